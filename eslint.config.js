@@ -1,0 +1,18 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Architecture: only src/kube talks to Kubernetes, only src/cloud to providers.
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@kubernetes/client-node'], message: 'Only src/kube may import @kubernetes/client-node.' }] }],
+    },
+  },
+  { files: ['src/kube/**'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['**/*.test.ts', 'test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  { files: ['test/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+);

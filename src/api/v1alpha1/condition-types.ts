@@ -1,0 +1,135 @@
+// Condition types and reasons (BRIEF section 3), vocabulary after Cluster API's v1beta2 conditions.
+
+export const ConditionType = {
+  Ready: 'Ready',
+  Paused: 'Paused',
+  Deleting: 'Deleting',
+  ScalingUp: 'ScalingUp',
+  ScalingDown: 'ScalingDown',
+  RollingOut: 'RollingOut',
+  CertificatesAvailable: 'CertificatesAvailable',
+  MachinesProvisioned: 'MachinesProvisioned',
+  DNSReady: 'DNSReady',
+  EtcdClusterHealthy: 'EtcdClusterHealthy',
+  EtcdAvailable: 'EtcdAvailable',
+  APIServerHealthy: 'APIServerHealthy',
+  ControllerManagerHealthy: 'ControllerManagerHealthy',
+  SchedulerHealthy: 'SchedulerHealthy',
+  AddonsReady: 'AddonsReady',
+  ControlPlaneAvailable: 'ControlPlaneAvailable',
+  NodesReady: 'NodesReady',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+const T = ConditionType;
+
+/** Every condition each kind writes, in the order they appear in status (Ready first). */
+export const ETCD_CLUSTER_CONDITIONS = [
+  T.Ready,
+  T.CertificatesAvailable,
+  T.MachinesProvisioned,
+  T.DNSReady,
+  T.EtcdClusterHealthy,
+  T.ScalingUp,
+  T.ScalingDown,
+  T.RollingOut,
+  T.Deleting,
+  T.Paused,
+] as const;
+
+export const CONTROL_PLANE_CONDITIONS = [
+  T.Ready,
+  T.EtcdAvailable,
+  T.CertificatesAvailable,
+  T.MachinesProvisioned,
+  T.DNSReady,
+  T.APIServerHealthy,
+  T.ControllerManagerHealthy,
+  T.SchedulerHealthy,
+  T.AddonsReady,
+  T.ScalingUp,
+  T.ScalingDown,
+  T.RollingOut,
+  T.Deleting,
+  T.Paused,
+] as const;
+
+export const WORKER_POOL_CONDITIONS = [
+  T.Ready,
+  T.ControlPlaneAvailable,
+  T.MachinesProvisioned,
+  T.NodesReady,
+  T.ScalingUp,
+  T.ScalingDown,
+  T.RollingOut,
+  T.Deleting,
+  T.Paused,
+] as const;
+
+/** Conditions read from remote health endpoints: they keep their value through a probe grace period. */
+export const REMOTE_HEALTH_CONDITIONS: readonly ConditionType[] = [
+  T.EtcdClusterHealthy,
+  T.EtcdAvailable,
+  T.APIServerHealthy,
+  T.ControllerManagerHealthy,
+  T.SchedulerHealthy,
+  T.NodesReady,
+];
+
+export const Reason = {
+  // Generic
+  Ready: 'Ready',
+  NotReady: 'NotReady',
+  ReadyUnknown: 'ReadyUnknown',
+  NotYetObserved: 'NotYetObserved',
+  InvalidSpec: 'InvalidSpec',
+  InternalError: 'InternalError',
+  // Remote health (Cluster API v1beta2 vocabulary)
+  Healthy: 'Healthy',
+  NotHealthy: 'NotHealthy',
+  HealthUnknown: 'HealthUnknown',
+  InspectionFailed: 'InspectionFailed',
+  ConnectionDown: 'ConnectionDown',
+  // Availability of what an object depends on
+  Available: 'Available',
+  NotAvailable: 'NotAvailable',
+  WaitingForEtcdCluster: 'WaitingForEtcdCluster',
+  WaitingForControlPlane: 'WaitingForControlPlane',
+  ReferenceNotFound: 'ReferenceNotFound',
+  // Provisioning
+  Provisioned: 'Provisioned',
+  Provisioning: 'Provisioning',
+  ProvisioningFailed: 'ProvisioningFailed',
+  CredentialsNotFound: 'CredentialsNotFound',
+  CredentialsInvalid: 'CredentialsInvalid',
+  RateLimited: 'RateLimited',
+  CloudAPIError: 'CloudAPIError',
+  // Certificates and DNS
+  CertificatesAvailable: 'CertificatesAvailable',
+  CertificatesNotAvailable: 'CertificatesNotAvailable',
+  CertificatesExpiringSoon: 'CertificatesExpiringSoon',
+  DNSRecordsReady: 'DNSRecordsReady',
+  DNSRecordsNotReady: 'DNSRecordsNotReady',
+  // Scale, rollout, lifecycle
+  ScalingUp: 'ScalingUp',
+  NotScalingUp: 'NotScalingUp',
+  ScalingDown: 'ScalingDown',
+  NotScalingDown: 'NotScalingDown',
+  RollingOut: 'RollingOut',
+  NotRollingOut: 'NotRollingOut',
+  WaitingForQuorumSafety: 'WaitingForQuorumSafety',
+  Deleting: 'Deleting',
+  NotDeleting: 'NotDeleting',
+  WaitingForDependents: 'WaitingForDependents',
+  Paused: 'Paused',
+  NotPaused: 'NotPaused',
+  // Addons and nodes
+  AddonsApplied: 'AddonsApplied',
+  AddonsNotApplied: 'AddonsNotApplied',
+  NodesReady: 'NodesReady',
+  NodesNotReady: 'NodesNotReady',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Annotation that stops reconciling one object until removed or set to anything but "true". */
+export const PAUSED_ANNOTATION = 'hardway.dev/paused';

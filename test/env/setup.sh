@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything a fresh Debian bookworm machine needs to build and test hardway, except npm packages:
+# the Debian tools the tests use for real, and a cached kube-apiserver built from Debian's source package.
+# Idempotent: safe to run again; a machine that already has everything spends a few seconds here.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# `apt-get source kubernetes` needs a deb-src entry for the same archive the machine installs from.
+src_list=/etc/apt/sources.list.d/hardway-deb-src.sources
+if [ ! -f "$src_list" ]; then
+  $SUDO tee "$src_list" >/dev/null <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+fi
+
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  ca-certificates openssl jq rsync dpkg-dev golang-go make \
+  golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev \
+  etcd-server >/dev/null
+
+bash "$here/build-kube.sh"
