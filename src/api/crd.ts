@@ -34,7 +34,8 @@ export function buildCrd(def: KindDefinition) {
         description: 'Versioned schema of this representation of an object: hardway.dev/v1alpha1.',
       },
       kind: { type: 'string', description: `Kind of this object: ${def.kind}.` },
-      metadata: { type: 'object', description: 'Standard object metadata. The name must be a DNS-1123 label.' },
+      // The API server refuses anything but `type` here: metadata's schema is built in.
+      metadata: { type: 'object' },
       spec: toCrdSchema(def.spec),
       status: toCrdSchema(def.status),
     },
