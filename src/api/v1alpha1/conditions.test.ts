@@ -33,13 +33,13 @@ test('setCondition: lastTransitionTime moves only when status changes', () => {
     const c = getCondition(out, 'X')!;
     assert.equal(c.lastTransitionTime, row.ltt, row.name);
     assert.equal(c.reason, row.input.reason, row.name);
-    assert.equal(c.message, row.input.message ?? '', row.name);
+    assert.equal(c.message, row.input.message, `${row.name}: an empty message is left out`);
     assert.equal(c.observedGeneration, 7, `${row.name}: observedGeneration stamped`);
   }
 });
 
 test('setCondition does not modify its input', () => {
-  const before: Condition[] = [{ type: 'X', status: 'True', reason: 'A', message: '', lastTransitionTime: formatTime(t0) }];
+  const before: Condition[] = [{ type: 'X', status: 'True', reason: 'A', lastTransitionTime: formatTime(t0) }];
   const copy = structuredClone(before);
   setCondition(before, { type: 'X', status: 'False', reason: 'B' }, { now: t1 });
   assert.deepEqual(before, copy);

@@ -39,11 +39,11 @@ function build(previous: Condition | undefined, input: ConditionInput, ctx: Cond
     type: input.type,
     status: input.status,
     reason: input.reason,
-    message: input.message ?? '',
     // Only a change of status is a transition; a new reason or message is not.
     lastTransitionTime:
       previous && previous.status === input.status ? previous.lastTransitionTime : formatTime(ctx.now),
   };
+  if (input.message) c.message = input.message;
   if (ctx.generation !== undefined) c.observedGeneration = ctx.generation;
   return c;
 }
@@ -80,7 +80,7 @@ export function mergeConditions(
   for (const input of inputs) byType.set(input.type, build(byType.get(input.type), input, ctx));
   for (const type of ctx.order ?? []) {
     if (!byType.has(type)) {
-      byType.set(type, build(undefined, { type, status: 'Unknown', reason: Reason.NotYetObserved, message: '' }, ctx));
+      byType.set(type, build(undefined, { type, status: 'Unknown', reason: Reason.NotYetObserved }, ctx));
     }
   }
   return sortConditions([...byType.values()], ctx.order);
@@ -103,7 +103,7 @@ export function conditionsEqual(a: readonly Condition[] | undefined, b: readonly
         c.type === d.type &&
         c.status === d.status &&
         c.reason === d.reason &&
-        c.message === d.message &&
+        (c.message ?? '') === (d.message ?? '') &&
         c.lastTransitionTime === d.lastTransitionTime &&
         c.observedGeneration === d.observedGeneration
       );

@@ -194,7 +194,9 @@ export const Condition = obj('One aspect of the observed state, in the metav1.Co
     maxLength: 1024,
     pattern: P.REASON,
   }),
-  message: str('Human-readable details about the last change. May be empty.', { maxLength: 32768 }),
+  // Optional, unlike metav1.Condition: an empty message is left out, because server-side apply on
+  // Kubernetes 1.20 turns "" into null and then rejects it.
+  message: opt(str('Human-readable details about the last change; absent when there is nothing to add.', { maxLength: 32768 })),
   lastTransitionTime: str('When the status last changed (RFC 3339).', { format: 'date-time' }),
   observedGeneration: opt(int('metadata.generation the condition was computed from.', { minimum: 0 })),
 });

@@ -1,0 +1,36 @@
+// Writing status: server-side apply of the whole status this operator owns, skipped when nothing changed.
+import type { KubeClient, KObject, Resource } from '../kube/port.ts';
+import { mergeConditions, conditionsEqual, type ConditionInput, type Condition } from '../api/v1alpha1/index.ts';
+
+export interface StatusWithConditions {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  [field: string]: unknown;
+}
+
+export type Observed = KObject & { status?: StatusWithConditions };
+
+/** Applies status unless it equals what the object already has. Returns whether it wrote. */
+export async function writeStatus(kube: KubeClient, r: Resource, obj: Observed, status: StatusWithConditions, fieldManager: string): Promise<boolean> {
+  const current = obj.status ?? {};
+  const { conditions: a, ...restA } = current;
+  const { conditions: b, ...restB } = status;
+  if (conditionsEqual(a, b) && JSON.stringify(sortKeys(restA)) === JSON.stringify(sortKeys(restB))) return false;
+  await kube.applyStatus(r, { namespace: obj.metadata.namespace, name: obj.metadata.name }, status, { fieldManager, force: true });
+  return true;
+}
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).sort(([x], [y]) => x.localeCompare(y)));
+}
+
+/** The object's status with conditions merged and observedGeneration stamped. */
+export function nextStatus(obj: Observed, inputs: ConditionInput[], order: readonly string[], now: Date, extra: Record<string, unknown> = {}): StatusWithConditions {
+  const generation = obj.metadata.generation;
+  return {
+    ...(obj.status ?? {}),
+    ...extra,
+    observedGeneration: generation,
+    conditions: mergeConditions(obj.status?.conditions, inputs, { now, generation, order }),
+  };
+}

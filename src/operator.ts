@@ -1,0 +1,141 @@
+// Assembles the operator from its configuration: Kubernetes access, informers, controllers, leader
+// election and the health/metrics server. main.ts adds the process concerns (signals, exit codes).
+import type { Config } from './runtime/config.ts';
+import type { Logger } from './runtime/logger.ts';
+import { Metrics } from './runtime/metrics.ts';
+import { Controller } from './runtime/controller.ts';
+import { LeaderElector } from './runtime/leader.ts';
+import { EventRecorder } from './runtime/events.ts';
+import { startHealthServer } from './runtime/http.ts';
+import { ClientNodeKube, loadKubeConfig } from './kube/adapter.ts';
+import { Informer, enqueueOwn, enqueueReferencing, referencedBy } from './kube/informer.ts';
+import { keyOf, type KubeClient } from './kube/port.ts';
+import { MANAGED_KINDS } from './controllers/kinds.ts';
+import { observeReconciler, terminalRecorder } from './controllers/observe.ts';
+import type { Observed } from './controllers/status.ts';
+
+export interface RunningOperator {
+  /** Port of the metrics/health server (useful when configured with port 0). */
+  port: number;
+  metrics: Metrics;
+  isLeader(): boolean;
+  /** Graceful stop: release the lease, finish reconciles in flight, stop watching. */
+  stop(): Promise<void>;
+}
+
+export interface OperatorDeps {
+  log: Logger;
+  /** Called when the operator cannot go on (lost leadership); the process should exit non-zero. */
+  onFatal: (reason: string) => void;
+  kube?: KubeClient;
+}
+
+export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<RunningOperator> {
+  const { log } = deps;
+  const metrics = new Metrics();
+  const kube =
+    deps.kube ??
+    new ClientNodeKube(loadKubeConfig({ kubeconfig: cfg.kubeconfig, context: cfg.context }), {
+      observe: (method, _path, status) => metrics.kubeRequests.inc({ method, status: String(status) }),
+    });
+  const events = new EventRecorder(kube, { component: 'hardway-operator', host: cfg.identity, log });
+  const namespace = cfg.namespace || undefined;
+
+  const informers = new Map<string, Informer<Observed>>();
+  for (const k of MANAGED_KINDS) {
+    informers.set(
+      k.def.kind,
+      new Informer<Observed>(kube.listWatch<Observed>(k.resource, { namespace }), {
+        name: k.def.plural,
+        resyncMs: cfg.resyncSeconds * 1000,
+        log,
+      }),
+    );
+  }
+
+  const controllers = MANAGED_KINDS.map((k) => {
+    const informer = informers.get(k.def.kind)!;
+    const observeDeps = { kube, kind: k, get: (key: string) => informer.get(key), events, fieldManager: cfg.fieldManager, now: () => new Date() };
+    const controller = new Controller({
+      kind: k.def.kind,
+      reconcile: observeReconciler(observeDeps),
+      onTerminalError: terminalRecorder(observeDeps),
+      log,
+      metrics,
+      concurrency: cfg.concurrency,
+    });
+    informer.on(enqueueOwn(controller.enqueue));
+    if (k.dependsOn) {
+      // When the object we depend on changes (its status too), the objects referring to it re-evaluate.
+      informers.get(k.dependsOn.kind)!.on(enqueueReferencing(referencedBy(informer, (o) => k.dependsOn!.ref((o.spec ?? {}) as never)), controller.enqueue));
+    }
+    return { controller, informer };
+  });
+
+  let elector: LeaderElector | undefined;
+  let leading = !cfg.leaderElect;
+  const startControllers = () => {
+    leading = true;
+    metrics.leader.set(1);
+    for (const { controller, informer } of controllers) {
+      controller.start();
+      for (const o of informer.list()) controller.enqueue(keyOf(o));
+    }
+  };
+
+  const health = await startHealthServer({
+    host: cfg.metricsHost,
+    port: cfg.metricsPort,
+    metrics,
+    liveness: { ping: () => ({ ok: true }) },
+    readiness: {
+      informers: () => {
+        const waiting = [...informers.entries()].filter(([, i]) => !i.hasSynced()).map(([k]) => k);
+        return { ok: waiting.length === 0, message: waiting.length ? `not synced: ${waiting.join(', ')}` : undefined };
+      },
+      // A replica that believes it leads must still hold the lease; a standby is ready to take over.
+      leaderLease: () => ({ ok: !leading || !elector || elector.isLeader(), message: 'leading but the lease is no longer held' }),
+    },
+  });
+  log.info({ port: health.port, namespace: namespace ?? '(all)', leaderElect: cfg.leaderElect }, 'hardway operator starting');
+
+  // Caches start on every replica, so a standby that takes over has them warm.
+  await Promise.all([...informers.values()].map((i) => i.start()));
+
+  const stopAll = async () => {
+    await Promise.all(controllers.map(({ controller }) => controller.stop()));
+    await Promise.all([...informers.values()].map((i) => i.stop()));
+    await health.close();
+    (kube as Partial<ClientNodeKube>).close?.();
+  };
+
+  if (cfg.leaderElect) {
+    elector = new LeaderElector({
+      kube,
+      namespace: cfg.leaderElectionNamespace,
+      name: cfg.leaderElectionId,
+      identity: cfg.identity,
+      log,
+      onStartedLeading: startControllers,
+      onStoppedLeading: () => {
+        metrics.leader.set(0);
+        for (const { controller } of controllers) controller.queue.shutdown();
+        deps.onFatal('lost leader election');
+      },
+    });
+    elector.start();
+  } else {
+    startControllers();
+  }
+
+  return {
+    port: health.port,
+    metrics,
+    isLeader: () => leading && (!elector || elector.isLeader()),
+    stop: async () => {
+      await elector?.release();
+      metrics.leader.set(0);
+      await stopAll();
+    },
+  };
+}
