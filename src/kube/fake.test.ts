@@ -64,7 +64,7 @@ test('finalizers hold deletion: deletionTimestamp set, gone when the last finali
 
 test('delete with a uid precondition refuses a re-created object', async () => {
   const k = new FakeKube();
-  const old = await k.create(Secrets, { metadata: { name: 'a', namespace: 'ns' } });
+  const old = await k.create<KObject>(Secrets, { metadata: { name: 'a', namespace: 'ns' } });
   await k.delete(Secrets, key);
   await k.create(Secrets, { metadata: { name: 'a', namespace: 'ns' } });
   await assert.rejects(k.delete(Secrets, key, { uid: old.metadata.uid }), isConflict);

@@ -10,6 +10,7 @@ import { Metrics } from './metrics.ts';
 import { ManualClock } from './clock.ts';
 import { FakeKube } from '../kube/fake.ts';
 import { Events, EtcdClusters } from '../kube/resources.ts';
+import type { KObject } from '../kube/port.ts';
 
 function capture() {
   const lines: Record<string, any>[] = [];
@@ -20,7 +21,7 @@ function capture() {
 test('events: a repeat bumps count and lastTimestamp on the same Event', async () => {
   const kube = new FakeKube();
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
-  const obj = await kube.create(EtcdClusters, { metadata: { name: 'demo', namespace: 'ns' }, spec: {} });
+  const obj = await kube.create<KObject>(EtcdClusters, { metadata: { name: 'demo', namespace: 'ns' }, spec: {} });
   const rec = new EventRecorder(kube, { component: 'hardway-operator', log: capture().log, clock });
   await rec.record(obj, 'Warning', 'InvalidSpec', 'spec.replicas: must be odd');
   clock.advance(60_000);
@@ -39,7 +40,7 @@ test('events: a repeat bumps count and lastTimestamp on the same Event', async (
 test('events: an expired Event is re-created; API failures are logged, never thrown', async () => {
   const kube = new FakeKube();
   const { log, lines } = capture();
-  const obj = await kube.create(EtcdClusters, { metadata: { name: 'demo', namespace: 'ns' }, spec: {} });
+  const obj = await kube.create<KObject>(EtcdClusters, { metadata: { name: 'demo', namespace: 'ns' }, spec: {} });
   const rec = new EventRecorder(kube, { component: 'c', log });
   await rec.record(obj, 'Normal', 'R', 'm');
   const [first] = (await kube.list<any>(Events)).items;
