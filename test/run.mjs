@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: runs every test file with node's test runner. Node 20 does not expand directories given to
-// --test, so the files are listed here explicitly. Fails when there are none.
+// --test, so the files are listed here explicitly; zero files is a failure. When integration tests are
+// among them, one real API server (test/env) is started for the whole run and stopped afterwards.
 import { readdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,5 +24,33 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], { cwd: root, stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const env = { ...process.env };
+let cluster;
+if (files.some((f) => f.startsWith('test/integration/'))) {
+  // A bare machine builds the cached binaries here (minutes, once); later runs reuse them.
+  const built = spawnSync('bash', [path.join(root, 'test/env/build-kube.sh')], { stdio: 'inherit' });
+  if (built.status !== 0) {
+    console.error('test/run.mjs: could not build the test API server; run test/env/setup.sh first');
+    process.exit(1);
+  }
+  cluster = spawn(process.execPath, ['--import', 'tsx', 'test/env/start-cluster.ts', '--env-line'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const facts = await new Promise((resolve, reject) => {
+    createInterface({ input: cluster.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+    cluster.once('exit', (code) => reject(new Error(`test cluster exited with ${code} before it was ready`)));
+  }).catch((err) => {
+    console.error(`test/run.mjs: ${err.message}`);
+    process.exit(1);
+  });
+  env.HARDWAY_TEST_KUBECONFIG = facts.KUBECONFIG;
+  env.HARDWAY_KUBECTL = facts.HARDWAY_KUBECTL;
+  console.log(`# test API server: KUBECONFIG=${facts.KUBECONFIG}`);
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...files], { cwd: root, stdio: 'inherit', env });
+const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+if (cluster) {
+  const exited = new Promise((resolve) => cluster.once('exit', resolve));
+  cluster.stdin.end(); // start-cluster.ts stops etcd and the API server when its stdin closes
+  await exited;
+}
+process.exit(code);

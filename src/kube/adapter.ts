@@ -79,7 +79,12 @@ export class ClientNodeKube implements KubeClient {
     const base = await this.requestOptions();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers = { ...(base.headers as Record<string, string>) };
-    if (payload !== undefined) headers['content-type'] = CONTENT_TYPES[contentType];
+    if (payload !== undefined) {
+      headers['content-type'] = CONTENT_TYPES[contentType];
+      // Explicit, because Node sends a DELETE body with neither length nor chunking: on a keep-alive
+      // connection the server then reads that body as the start of the next request (400 Bad Request).
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
     const started = process.hrtime.bigint();
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const { statusCode, text } = await new Promise<{ statusCode: number; text: string }>((resolve, reject) => {

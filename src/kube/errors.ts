@@ -28,6 +28,8 @@ export function reasonFor(statusCode: number, apiReason?: string): KubeErrorReas
       return 'Gone';
     case 422:
       return 'Invalid';
+    case 400:
+      return apiReason === 'BadRequest' || apiReason === 'Invalid' ? 'Invalid' : 'Other';
     case 403:
       return 'Forbidden';
     case 401:

@@ -15,6 +15,7 @@ test('create sets uid, resourceVersion, generation 1 and drops status (status su
   assert.equal(o.metadata.generation, 1);
   assert.equal(o.status, undefined);
   await assert.rejects(k.create(EtcdClusters, ec('a')), isConflict, 'create of an existing name is a conflict');
+  await assert.rejects(k.create(EtcdClusters, o), /resourceVersion should not be set/, 'as on a real server');
 });
 
 test('generation moves on spec changes only; resourceVersion on every change', async () => {

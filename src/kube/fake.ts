@@ -147,6 +147,7 @@ export class FakeKube implements KubeClient {
   async create<T extends KObject>(r: Resource, obj: T): Promise<T> {
     this.record('create', r, obj.metadata);
     const key = objKey(obj.metadata);
+    if (obj.metadata.resourceVersion) throw new KubeError('Other', 500, 'resourceVersion should not be set on objects to be created'); // a 500, as kube-apiserver answers
     if (this.store(r).has(key)) throw new KubeError('Conflict', 409, `${r.plural} "${obj.metadata.name}" already exists`);
     const { status: _ignored, ...rest } = clone(obj) as KObject;
     const created: KObject = {
