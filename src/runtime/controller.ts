@@ -81,23 +81,31 @@ export class Controller {
   /** One reconcile of one key, with every outcome mapped to the queue. Never throws. */
   async process(key: string): Promise<void> {
     const { kind, metrics } = this.opts;
-    const log = this.opts.log.child({ kind, key });
+    // Built on first use: most reconciles log nothing, and a pino child costs more than a no-op reconcile.
+    let child: Logger | undefined;
+    const ctx: ReconcileContext = {
+      get log() {
+        return (child ??= parent.child({ kind, key }));
+      },
+    };
+    const parent = this.opts.log;
+    const log = () => ctx.log;
     const started = process.hrtime.bigint();
     let result: ReconcileResult | void;
     try {
-      result = await this.opts.reconcile(key, { log });
+      result = await this.opts.reconcile(key, ctx);
     } catch (err) {
       metrics?.reconcileErrors.inc({ kind });
       if (err instanceof TerminalError) {
         metrics?.reconcileTotal.inc({ kind, result: 'terminal' });
         this.queue.forget(key);
-        log.warn({ reason: err.reason, err: { message: err.message } }, 'reconcile failed terminally; waiting for a change to the object');
-        await this.opts.onTerminalError?.(key, err).catch((e: unknown) => log.error({ err: e }, 'could not record terminal error'));
+        log().warn({ reason: err.reason, err: { message: err.message } }, 'reconcile failed terminally; waiting for a change to the object');
+        await this.opts.onTerminalError?.(key, err).catch((e: unknown) => log().error({ err: e }, 'could not record terminal error'));
       } else {
         metrics?.reconcileTotal.inc({ kind, result: 'error' });
         const retries = this.queue.backoff.retries(key);
         const wait = this.queue.addRateLimited(key);
-        log.error({ err, retries, retryInMs: wait }, 'reconcile failed; retrying with backoff');
+        log().error({ err, retries, retryInMs: wait }, 'reconcile failed; retrying with backoff');
       }
       return;
     } finally {

@@ -19,8 +19,33 @@ export interface QueueOptions {
   observer?: QueueObserver;
 }
 
+/** FIFO with O(1) take: Array.shift() copies the whole array once it is large (100k keys on a resync). */
+class Fifo {
+  private items: (string | undefined)[] = [];
+  private head = 0;
+
+  push(v: string) {
+    this.items.push(v);
+  }
+
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+
+  get length() {
+    return this.items.length - this.head;
+  }
+}
+
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  private readonly queue = new Fifo();
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly addedAt = new Map<string, number>();

@@ -1,4 +1,123 @@
+// Benchmark suites for `npm run bench`. HARDWAY_BENCH=queue,memory selects some.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import type { Figure } from './run.ts';
+import { Controller } from '../../src/runtime/controller.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
+import { Metrics } from '../../src/runtime/metrics.ts';
+import { startCluster, kubeBinariesPresent, kubectlPath, freePort } from '../env/cluster.ts';
+import { ClientNodeKube, loadKubeConfig } from '../../src/kube/adapter.ts';
+import { EtcdClusters } from '../../src/kube/resources.ts';
+import { sampleOf } from '../helpers/samples.ts';
+import type { KObject } from '../../src/kube/port.ts';
+import { execFileSync } from 'node:child_process';
 
-/** Further benchmark suites; each prints its own figures. HARDWAY_BENCH=id,id selects some. */
-export const suites: { id: string; run: () => Promise<Figure[]> }[] = [];
+const silent = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+async function queueThroughput(): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const concurrency of [1, 4]) {
+    const keys = 200_000;
+    let done = 0;
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    const c = new Controller({
+      kind: 'Bench',
+      log: silent,
+      metrics: new Metrics({ defaultMetrics: false }),
+      concurrency,
+      reconcile: async () => {
+        if (++done === keys) finish();
+      },
+    });
+    const start = process.hrtime.bigint();
+    c.start();
+    for (let i = 0; i < keys; i++) c.enqueue(`ns/obj-${i}`);
+    await finished;
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    await c.stop();
+    figures.push({ name: `queue: no-op reconciles, ${concurrency} worker(s), metrics on`, value: Math.round(keys / seconds), unit: 'per second' });
+  }
+  return figures;
+}
+
+const rssKiB = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]);
+
+interface OperatorRun {
+  pid: number;
+  port: number;
+  reconciled(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Starts the compiled operator (as a container would run it) and resolves once its informers synced. */
+async function runOperator(kubeconfig: string): Promise<OperatorRun> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/main.js', `--kubeconfig=${kubeconfig}`, '--leader-elect=false', `--metrics-bind-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let synced = 0;
+  await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).on('line', (l) => l.includes('informer synced') && ++synced === 3 && resolve()));
+  return {
+    pid: child.pid!,
+    port,
+    reconciled: async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(text.match(/hardway_reconcile_total\{kind="EtcdCluster",result="success"\} (\d+)/)?.[1] ?? 0);
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    },
+  };
+}
+
+/** Waits for a process to go quiet before reading its memory (a measurement, not a test). */
+const idle = () => new Promise((r) => setTimeout(r, 5000));
+
+async function idleMemory(): Promise<Figure[]> {
+  if (!kubeBinariesPresent()) {
+    console.log('memory: skipped (no kube-apiserver; run test/env/setup.sh)');
+    return [];
+  }
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const objects = 1000;
+  const cluster = await startCluster();
+  const kube = new ClientNodeKube(loadKubeConfig({ kubeconfig: cluster.kubeconfig }));
+  try {
+    execFileSync(kubectlPath, ['--kubeconfig', cluster.kubeconfig, 'apply', '--validate=false', '-f', 'crds/'], { stdio: 'ignore' });
+    execFileSync(kubectlPath, ['--kubeconfig', cluster.kubeconfig, 'wait', '--for=condition=Established', 'crd', '--all'], { stdio: 'ignore' });
+
+    const empty = await runOperator(cluster.kubeconfig);
+    await idle();
+    const baseline = rssKiB(empty.pid);
+    await empty.stop();
+
+    const sample = sampleOf('EtcdCluster') as unknown as KObject;
+    const names = Array.from({ length: objects }, (_, i) => `bench-${i}`);
+    for (let i = 0; i < names.length; i += 20) {
+      await Promise.all(names.slice(i, i + 20).map((name) => kube.create(EtcdClusters, { ...sample, metadata: { name, namespace: 'default' } })));
+    }
+    const started = Date.now();
+    const full = await runOperator(cluster.kubeconfig);
+    while ((await full.reconciled()) < objects) await new Promise((r) => setTimeout(r, 100));
+    const firstPass = (Date.now() - started) / 1000;
+    await idle();
+    const loaded = rssKiB(full.pid);
+    await full.stop();
+    const mib = (kib: number) => Math.round(kib / 102.4) / 10;
+    return [
+      { name: `operator: start to ${objects} EtcdClusters reconciled (status written)`, value: Math.round(firstPass * 10) / 10, unit: 's' },
+      { name: 'operator: resident memory, idle, no objects (dist/main.js)', value: mib(baseline), unit: 'MiB' },
+      { name: `operator: resident memory, idle, ${objects} EtcdClusters cached`, value: mib(loaded), unit: 'MiB' },
+    ];
+  } finally {
+    kube.close();
+    await cluster.stop();
+  }
+}
+
+export const suites: { id: string; run: () => Promise<Figure[]> }[] = [
+  { id: 'queue', run: queueThroughput },
+  { id: 'memory', run: idleMemory },
+];
