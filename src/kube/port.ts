@@ -1,20 +1,8 @@
 // The Kubernetes port: what controllers and the runtime need from an API server, and nothing else.
 // Implemented by adapter.ts (a real API server through @kubernetes/client-node) and fake.ts (in memory).
 
-export interface Metadata {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
-  managedFields?: unknown[];
-}
+import type { ObjectMeta } from '../api/meta.ts';
+export type Metadata = ObjectMeta;
 
 /** Any Kubernetes object. Kind-specific fields are typed by the caller's T. */
 export interface KObject {

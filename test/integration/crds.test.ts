@@ -59,3 +59,12 @@ test('kubectl explain prints the field descriptions', async () => {
   const field = await env.kubectl('explain', 'etcdcluster.spec.replicas');
   assert.match(field, /1, 3, 5 or 7/);
 });
+
+test('deleting a namespace removes our objects in it (kube-controller-manager runs in the test environment)', { timeout: 120_000 }, async () => {
+  const ns = await freshNamespace(env, 'gone');
+  await env.kubectl('apply', '-n', ns, '-f', 'config/samples/etcdcluster.yaml');
+  await env.kubectl('delete', 'namespace', ns, '--wait=true', '--timeout=90s');
+  const left = await env.kubectl('get', 'etcdclusters', '--all-namespaces', '-o', 'name', `--field-selector=metadata.namespace=${ns}`);
+  assert.equal(left.trim(), '');
+  await assert.rejects(env.kubectl('get', 'namespace', ns), /NotFound|not found/);
+});

@@ -6,20 +6,8 @@ export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const CATEGORY = 'hardway';
 
-/** The subset of metav1.ObjectMeta the operator reads and writes. */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-}
+import type { ObjectMeta } from '../meta.ts';
+export type { ObjectMeta };
 
 export interface KubeObject<K extends string, Spec, Status> {
   apiVersion: typeof API_VERSION;
