@@ -25,5 +25,3 @@ export const MANAGED_KINDS: ManagedKind[] = [
   { resource: ControlPlanes, def: controlPlaneKind, validate: validateControlPlane, dependsOn: { kind: 'EtcdCluster', ref: (s) => s.etcdClusterRef?.name } },
   { resource: WorkerPools, def: workerPoolKind, validate: validateWorkerPool, dependsOn: { kind: 'ControlPlane', ref: (s) => s.controlPlaneRef?.name } },
 ];
-
-export const FINALIZER = 'hardway.dev/cleanup';

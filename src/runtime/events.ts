@@ -1,6 +1,7 @@
 // Kubernetes Events on our objects, aggregated as the API server's clients do: a repeat of the same
 // (object, type, reason, message) bumps count and lastTimestamp on the existing Event instead of creating
 // another. Recording never throws and never blocks a reconcile for long.
+import { randomBytes } from 'node:crypto';
 import type { KubeClient, KObject } from '../kube/port.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { Events } from '../kube/resources.ts';
@@ -46,7 +47,8 @@ export class EventRecorder {
           if (!isNotFound(err)) throw err; // expired (events have a TTL): start a new one
         }
       }
-      const name = `${m.name}.${(this.clock.now() * 1e6 + this.seen.size).toString(16)}`;
+      // Like Kubernetes' <object>.<hex time>, plus randomness so two replicas or one millisecond never collide.
+      const name = `${m.name}.${this.clock.now().toString(16)}${randomBytes(4).toString('hex')}`;
       await this.kube.create(Events, {
         metadata: { name, namespace: m.namespace ?? 'default' },
         involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
