@@ -21,3 +21,11 @@ export const MAX_ZONE_LENGTH = DNS_NAME_MAX - DNS_LABEL_MAX - 1;
 
 /** Tag prefix reserved for ownership tags the operator writes; users may not use it. */
 export const RESERVED_TAG_PREFIX = 'hardway';
+
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `<object>-<role>-<5 random chars>`; randomness is an input (bytes → characters). */
+export function dropletName(objectName: string, kind: keyof typeof DROPLET_ROLE, random: Uint8Array): string {
+  const suffix = Array.from(random.slice(0, DROPLET_SUFFIX_LENGTH), (b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
+  return `${objectName}-${DROPLET_ROLE[kind]}-${suffix}`;
+}

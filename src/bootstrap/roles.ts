@@ -1,0 +1,342 @@
+// What each role's droplet receives: files (certificates, keys 0600, kubeconfigs, component configs),
+// systemd units and the install script, as one #cloud-config document. Pure: everything comes in.
+import type { CertBundle } from '../pki/certs.ts';
+import type { KeyPair } from '../pki/x509.ts';
+import type { MachineIdentity } from '../pki/profiles.ts';
+import { renderKubeconfig } from '../pki/kubeconfig.ts';
+import { renderCloudConfig, secretFile, publicFile, type NodeFile } from './cloudconfig.ts';
+import { renderService, nodeEnvUnit, nodeEnvScript, NODE_ENV_UNIT, type ServiceUnit } from './units.ts';
+import { renderInstallScript } from './install.ts';
+import { etcdArtifact, nodeArtifacts } from './manifest.ts';
+import { kubeletConfig, kubeProxyConfig, containerdConfig, cniConfig, flannelNetConf, encryptionConfig, auditPolicy, sysctlConf, modulesConf } from './configs.ts';
+import { stringify } from 'yaml';
+
+const INSTALL = '/usr/local/sbin/hardway-install';
+
+export interface RenderedNode {
+  role: 'etcd' | 'control-plane' | 'worker';
+  name: string;
+  userData: string;
+  files: NodeFile[];
+}
+
+function finish(role: RenderedNode['role'], name: string, files: NodeFile[], units: ServiceUnit[], install: string): RenderedNode {
+  const all: NodeFile[] = [
+    { path: '/usr/local/sbin/hardway-node-env', content: nodeEnvScript, permissions: '0755' },
+    publicFile(`/etc/systemd/system/${NODE_ENV_UNIT}`, nodeEnvUnit),
+    ...files,
+    ...units.map((u) => publicFile(`/etc/systemd/system/${u.name}`, renderService(u))),
+    { path: INSTALL, content: install, permissions: '0755' },
+  ];
+  return { role, name, files: all, userData: renderCloudConfig({ hostname: name, files: all, runcmd: [[INSTALL]] }) };
+}
+
+// ---------------------------------------------------------------------------------------------- etcd
+
+export interface EtcdMemberBootstrap {
+  member: MachineIdentity;
+  /** Every member of the initial cluster, this one included. */
+  cluster: MachineIdentity[];
+  /** Unique per cluster (the EtcdCluster's UID), so two clusters' members never join each other. */
+  token: string;
+  /** new for the founding members; existing for a member added to a running cluster (after `member add`). */
+  state: 'new' | 'existing';
+  version: string;
+  certs: { ca: string; server: CertBundle; peer: CertBundle };
+}
+
+export const ETCD_DIR = '/etc/etcd';
+export const ETCD_DATA_DIR = '/var/lib/etcd';
+
+/** The etcd flags, also used by the test that runs a real etcd cluster from them. */
+export function etcdArgs(b: EtcdMemberBootstrap): string[] {
+  const url = (m: MachineIdentity, port: number) => `https://${m.address}:${port}`;
+  return [
+    `--name=${b.member.name}`,
+    `--data-dir=${ETCD_DATA_DIR}`,
+    '--listen-client-urls=https://${PRIVATE_IPV4}:2379',
+    `--advertise-client-urls=${url(b.member, 2379)}`,
+    '--listen-peer-urls=https://${PRIVATE_IPV4}:2380',
+    `--initial-advertise-peer-urls=${url(b.member, 2380)}`,
+    `--initial-cluster=${b.cluster.map((m) => `${m.name}=${url(m, 2380)}`).join(',')}`,
+    `--initial-cluster-state=${b.state}`,
+    `--initial-cluster-token=${b.token}`,
+    '--client-cert-auth',
+    `--trusted-ca-file=${ETCD_DIR}/ca.crt`,
+    `--cert-file=${ETCD_DIR}/server.crt`,
+    `--key-file=${ETCD_DIR}/server.key`,
+    '--peer-client-cert-auth',
+    `--peer-trusted-ca-file=${ETCD_DIR}/ca.crt`,
+    `--peer-cert-file=${ETCD_DIR}/peer.crt`,
+    `--peer-key-file=${ETCD_DIR}/peer.key`,
+  ];
+}
+
+export function renderEtcdMember(b: EtcdMemberBootstrap): RenderedNode {
+  const files = [
+    publicFile(`${ETCD_DIR}/ca.crt`, b.certs.ca),
+    publicFile(`${ETCD_DIR}/server.crt`, b.certs.server.cert),
+    secretFile(`${ETCD_DIR}/server.key`, b.certs.server.key),
+    publicFile(`${ETCD_DIR}/peer.crt`, b.certs.peer.cert),
+    secretFile(`${ETCD_DIR}/peer.key`, b.certs.peer.key),
+  ];
+  const unit: ServiceUnit = {
+    name: 'etcd.service',
+    description: `etcd member ${b.member.name}`,
+    exec: '/usr/local/bin/etcd',
+    args: etcdArgs(b),
+    service: { Type: 'notify', LimitNOFILE: '65536' },
+  };
+  const install = renderInstallScript({
+    artifacts: [etcdArtifact(b.version)],
+    prepare: [`install -d -m 0700 ${ETCD_DATA_DIR}`],
+    units: [NODE_ENV_UNIT, 'etcd.service'],
+  });
+  return finish('etcd', b.member.name, files, [unit], install);
+}
+
+// ------------------------------------------------------------------------------- Kubernetes nodes
+
+export interface NetworkSettings {
+  podCIDR: string;
+  serviceCIDR: string;
+  clusterDomain: string;
+  /** Tenth address of the service range. */
+  clusterDNS: string;
+}
+
+const K = '/var/lib/kubernetes';
+const KUBELET = '/var/lib/kubelet';
+const PROXY = '/var/lib/kube-proxy';
+
+interface NodeCommon {
+  node: MachineIdentity;
+  version: string;
+  /** https URL of the API the kubelet and kube-proxy talk to. */
+  apiServer: string;
+  clusterName: string;
+  caCert: string;
+  kubelet: CertBundle;
+  kubeProxy: CertBundle;
+  network: NetworkSettings;
+  nodeLabels?: Record<string, string>;
+  nodeTaints?: { key: string; value?: string; effect: string }[];
+}
+
+const fileKubeconfig = (clusterName: string, user: string, server: string, dir: string, name: string) =>
+  renderKubeconfig({ cluster: clusterName, user, server, credentials: { kind: 'files', caFile: `${dir}/ca.crt`, certFile: `${dir}/${name}.crt`, keyFile: `${dir}/${name}.key` } });
+
+/** kubelet, kube-proxy, containerd and flannel: what every Kubernetes node runs. */
+function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
+  const files = [
+    publicFile('/etc/modules-load.d/kubernetes.conf', modulesConf),
+    publicFile('/etc/sysctl.d/90-kubernetes.conf', sysctlConf),
+    publicFile('/etc/containerd/config.toml', containerdConfig),
+    publicFile('/etc/cni/net.d/10-flannel.conflist', cniConfig),
+    publicFile('/etc/kube-flannel/net-conf.json', flannelNetConf(c.network.podCIDR)),
+    publicFile(`${KUBELET}/pki/ca.crt`, c.caCert),
+    publicFile(`${KUBELET}/pki/kubelet.crt`, c.kubelet.cert),
+    secretFile(`${KUBELET}/pki/kubelet.key`, c.kubelet.key),
+    secretFile(`${KUBELET}/kubeconfig`, fileKubeconfig(c.clusterName, `system:node:${c.node.name}`, c.apiServer, `${KUBELET}/pki`, 'kubelet')),
+    publicFile(
+      `${KUBELET}/config.yaml`,
+      kubeletConfig({ nodeName: c.node.name, clusterDNS: c.network.clusterDNS, clusterDomain: c.network.clusterDomain, certDir: `${KUBELET}/pki`, taints: c.nodeTaints }),
+    ),
+    publicFile(`${PROXY}/ca.crt`, c.caCert),
+    publicFile(`${PROXY}/kube-proxy.crt`, c.kubeProxy.cert),
+    secretFile(`${PROXY}/kube-proxy.key`, c.kubeProxy.key),
+    secretFile(`${PROXY}/kubeconfig`, fileKubeconfig(c.clusterName, 'system:kube-proxy', c.apiServer, PROXY, 'kube-proxy')),
+    publicFile(`${PROXY}/config.yaml`, kubeProxyConfig({ kubeconfig: `${PROXY}/kubeconfig`, clusterCIDR: c.network.podCIDR })),
+  ];
+  const labels = Object.entries(c.nodeLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const units: ServiceUnit[] = [
+    {
+      name: 'containerd.service',
+      description: 'containerd container runtime',
+      exec: '/usr/local/bin/containerd',
+      args: ['--config=/etc/containerd/config.toml'],
+      service: { Type: 'notify', Delegate: 'yes', KillMode: 'process', LimitNOFILE: 'infinity', OOMScoreAdjust: '-999' },
+    },
+    {
+      name: 'kubelet.service',
+      description: 'Kubernetes kubelet',
+      exec: '/usr/local/bin/kubelet',
+      args: [
+        `--config=${KUBELET}/config.yaml`,
+        `--kubeconfig=${KUBELET}/kubeconfig`,
+        `--hostname-override=${c.node.name}`,
+        '--node-ip=${PRIVATE_IPV4}',
+        ...(labels.length ? [`--node-labels=${labels.join(',')}`] : []),
+      ],
+      after: ['containerd.service'],
+      requires: ['containerd.service'],
+    },
+    {
+      name: 'kube-proxy.service',
+      description: 'Kubernetes kube-proxy',
+      exec: '/usr/local/bin/kube-proxy',
+      args: [`--config=${PROXY}/config.yaml`, `--hostname-override=${c.node.name}`],
+    },
+    {
+      name: 'flanneld.service',
+      description: 'flannel pod network (VXLAN)',
+      exec: '/usr/local/bin/flanneld',
+      args: ['--kube-subnet-mgr', `--kubeconfig-file=${KUBELET}/kubeconfig`, '--iface=${PRIVATE_IPV4}', '--ip-masq', '--net-config-path=/etc/kube-flannel/net-conf.json'],
+      environment: { NODE_NAME: c.node.name },
+      after: ['kubelet.service'],
+    },
+  ];
+  return { files, units };
+}
+
+const NODE_PREPARE = ['modprobe overlay', 'modprobe br_netfilter', 'sysctl --system >/dev/null', 'swapoff -a', 'install -d /opt/cni/bin /var/log/kubernetes'];
+
+export interface WorkerBootstrap extends NodeCommon {}
+
+export function renderWorker(w: WorkerBootstrap): RenderedNode {
+  const { files, units } = nodeParts(w);
+  const install = renderInstallScript({ artifacts: nodeArtifacts(w.version, 'worker'), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
+  return finish('worker', w.node.name, files, units, install);
+}
+
+export interface ControlPlaneBootstrap extends Omit<NodeCommon, 'caCert'> {
+  /** The Kubernetes CA with its key: controller-manager signs with it. */
+  ca: CertBundle;
+  etcdCA: string;
+  frontProxyCA: string;
+  etcdEndpoints: string[];
+  serviceAccount: KeyPair;
+  /** https URL of the cluster endpoint; also the service-account token issuer. */
+  endpoint: string;
+  leaves: {
+    apiserver: CertBundle;
+    apiserverKubeletClient: CertBundle;
+    apiserverEtcdClient: CertBundle;
+    frontProxyClient: CertBundle;
+    controllerManager: CertBundle;
+    scheduler: CertBundle;
+    serving: CertBundle;
+  };
+  encryptionKey?: string;
+  audit: boolean;
+}
+
+export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
+  const local = 'https://127.0.0.1:6443';
+  const { files: nodeFiles, units: nodeUnits } = nodeParts({
+    ...cp,
+    caCert: cp.ca.cert,
+    apiServer: local,
+    nodeTaints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }, ...(cp.nodeTaints ?? [])],
+  });
+  const pair = (name: string, b: CertBundle) => [publicFile(`${K}/${name}.crt`, b.cert), secretFile(`${K}/${name}.key`, b.key)];
+  const files: NodeFile[] = [
+    ...pair('ca', cp.ca),
+    publicFile(`${K}/etcd-ca.crt`, cp.etcdCA),
+    publicFile(`${K}/front-proxy-ca.crt`, cp.frontProxyCA),
+    ...pair('apiserver', cp.leaves.apiserver),
+    ...pair('apiserver-kubelet-client', cp.leaves.apiserverKubeletClient),
+    ...pair('apiserver-etcd-client', cp.leaves.apiserverEtcdClient),
+    ...pair('front-proxy-client', cp.leaves.frontProxyClient),
+    ...pair('controller-manager', cp.leaves.controllerManager),
+    ...pair('scheduler', cp.leaves.scheduler),
+    ...pair('serving', cp.leaves.serving),
+    secretFile(`${K}/service-account.key`, cp.serviceAccount.privateKeyPem),
+    publicFile(`${K}/service-account.pub`, cp.serviceAccount.publicKeyPem),
+    secretFile(`${K}/controller-manager.kubeconfig`, fileKubeconfig(cp.clusterName, 'system:kube-controller-manager', local, K, 'controller-manager')),
+    secretFile(`${K}/scheduler.kubeconfig`, fileKubeconfig(cp.clusterName, 'system:kube-scheduler', local, K, 'scheduler')),
+    publicFile(
+      `${K}/kube-scheduler.yaml`,
+      stringify({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration', clientConnection: { kubeconfig: `${K}/scheduler.kubeconfig` }, leaderElection: { leaderElect: true } }),
+    ),
+    ...(cp.encryptionKey ? [secretFile(`${K}/encryption-config.yaml`, encryptionConfig(cp.encryptionKey))] : []),
+    ...(cp.audit ? [publicFile(`${K}/audit-policy.yaml`, auditPolicy)] : []),
+    ...nodeFiles,
+  ];
+  const healthPaths = '--authorization-always-allow-paths=/healthz,/readyz,/livez';
+  const units: ServiceUnit[] = [
+    {
+      name: 'kube-apiserver.service',
+      description: 'Kubernetes API server',
+      exec: '/usr/local/bin/kube-apiserver',
+      args: [
+        '--advertise-address=${PRIVATE_IPV4}',
+        '--bind-address=0.0.0.0',
+        '--secure-port=6443',
+        '--allow-privileged=true',
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        `--client-ca-file=${K}/ca.crt`,
+        `--tls-cert-file=${K}/apiserver.crt`,
+        `--tls-private-key-file=${K}/apiserver.key`,
+        `--etcd-servers=${cp.etcdEndpoints.join(',')}`,
+        `--etcd-cafile=${K}/etcd-ca.crt`,
+        `--etcd-certfile=${K}/apiserver-etcd-client.crt`,
+        `--etcd-keyfile=${K}/apiserver-etcd-client.key`,
+        `--kubelet-client-certificate=${K}/apiserver-kubelet-client.crt`,
+        `--kubelet-client-key=${K}/apiserver-kubelet-client.key`,
+        '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
+        `--service-account-issuer=${cp.endpoint}`,
+        `--service-account-key-file=${K}/service-account.pub`,
+        `--service-account-signing-key-file=${K}/service-account.key`,
+        `--service-cluster-ip-range=${cp.network.serviceCIDR}`,
+        `--requestheader-client-ca-file=${K}/front-proxy-ca.crt`,
+        '--requestheader-allowed-names=front-proxy-client',
+        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+        '--requestheader-group-headers=X-Remote-Group',
+        '--requestheader-username-headers=X-Remote-User',
+        `--proxy-client-cert-file=${K}/front-proxy-client.crt`,
+        `--proxy-client-key-file=${K}/front-proxy-client.key`,
+        ...(cp.encryptionKey ? [`--encryption-provider-config=${K}/encryption-config.yaml`] : []),
+        ...(cp.audit
+          ? [`--audit-policy-file=${K}/audit-policy.yaml`, '--audit-log-path=/var/log/kubernetes/audit.log', '--audit-log-maxage=7', '--audit-log-maxbackup=5', '--audit-log-maxsize=100']
+          : []),
+      ],
+      service: { LimitNOFILE: '65536' },
+    },
+    {
+      name: 'kube-controller-manager.service',
+      description: 'Kubernetes controller manager',
+      exec: '/usr/local/bin/kube-controller-manager',
+      args: [
+        `--kubeconfig=${K}/controller-manager.kubeconfig`,
+        `--authentication-kubeconfig=${K}/controller-manager.kubeconfig`,
+        `--authorization-kubeconfig=${K}/controller-manager.kubeconfig`,
+        '--bind-address=0.0.0.0',
+        `--tls-cert-file=${K}/serving.crt`,
+        `--tls-private-key-file=${K}/serving.key`,
+        healthPaths,
+        `--cluster-name=${cp.clusterName}`,
+        '--allocate-node-cidrs=true',
+        `--cluster-cidr=${cp.network.podCIDR}`,
+        '--node-cidr-mask-size=24',
+        `--service-cluster-ip-range=${cp.network.serviceCIDR}`,
+        `--cluster-signing-cert-file=${K}/ca.crt`,
+        `--cluster-signing-key-file=${K}/ca.key`,
+        `--root-ca-file=${K}/ca.crt`,
+        `--service-account-private-key-file=${K}/service-account.key`,
+        '--use-service-account-credentials=true',
+        '--leader-elect=true',
+      ],
+      after: ['kube-apiserver.service'],
+    },
+    {
+      name: 'kube-scheduler.service',
+      description: 'Kubernetes scheduler',
+      exec: '/usr/local/bin/kube-scheduler',
+      args: [
+        `--config=${K}/kube-scheduler.yaml`,
+        `--authentication-kubeconfig=${K}/scheduler.kubeconfig`,
+        `--authorization-kubeconfig=${K}/scheduler.kubeconfig`,
+        '--bind-address=0.0.0.0',
+        `--tls-cert-file=${K}/serving.crt`,
+        `--tls-private-key-file=${K}/serving.key`,
+        healthPaths,
+      ],
+      after: ['kube-apiserver.service'],
+    },
+    ...nodeUnits,
+  ];
+  const install = renderInstallScript({ artifacts: nodeArtifacts(cp.version, 'control-plane'), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
+  return finish('control-plane', cp.node.name, files, units, install);
+}
