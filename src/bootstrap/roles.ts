@@ -191,7 +191,7 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
 
 const NODE_PREPARE = ['modprobe overlay', 'modprobe br_netfilter', 'sysctl --system >/dev/null', 'swapoff -a', 'install -d /opt/cni/bin /var/log/kubernetes'];
 
-export interface WorkerBootstrap extends NodeCommon {}
+export type WorkerBootstrap = NodeCommon;
 
 export function renderWorker(w: WorkerBootstrap): RenderedNode {
   const { files, units } = nodeParts(w);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything a fresh Debian bookworm machine needs to build and test hardway, except npm packages:
-# the Debian tools the tests use for real, and a cached kube-apiserver built from Debian's source package.
+# the Debian tools the tests use for real (etcd, cloud-init's schema check, systemd-analyze, openssl), and a
+# cached kube-apiserver built from Debian's source package.
 # Idempotent: safe to run again; a machine that already has everything spends a few seconds here.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +25,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   ca-certificates openssl jq rsync dpkg-dev golang-go make \
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev \
-  etcd-server >/dev/null
+  etcd-server cloud-init systemd >/dev/null
 
 bash "$here/build-kube.sh"

@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
+import { renderCluster } from './cluster.ts';
+import type { CertBundle } from '../pki/certs.ts';
+import { repoRoot } from '../../test/helpers/samples.ts';
+import { sampleCluster, realRenderContext } from '../../test/helpers/cluster.ts';
+
+// Fixed stand-ins for PEM text: renderers place them, never parse them, so golden files stay stable.
+const pem = (what: string) => `-----BEGIN ${what}-----\nfixed test data\n-----END ${what}-----\n`;
+const bundle = (name: string): CertBundle => ({ cert: pem(`CERTIFICATE ${name}`), key: pem(`PRIVATE KEY ${name}`), ca: pem('CERTIFICATE ca') });
+const etcdMembers = ['demo-etcd-aaaaa', 'demo-etcd-bbbbb', 'demo-etcd-ccccc'].map((name) => ({ name, address: `${name}.example.com` }));
+const network = { podCIDR: '10.200.0.0/16', serviceCIDR: '10.32.0.0/24', clusterDomain: 'cluster.local', clusterDNS: '10.32.0.10' };
+const node = { name: 'demo-cp-aaaaa', address: 'demo-cp-aaaaa.example.com' };
+
+const fixed: Record<string, () => RenderedNode> = {
+  etcd: () =>
+    renderEtcdMember({ member: etcdMembers[0]!, cluster: etcdMembers, token: 'uid-1234', state: 'new', version: '3.5.21', certs: { ca: pem('CERTIFICATE etcd-ca'), server: bundle('server'), peer: bundle('peer') } }),
+  'control-plane': () =>
+    renderControlPlane({
+      node,
+      version: 'v1.34.2',
+      apiServer: 'https://api.demo.example.com:6443',
+      endpoint: 'https://api.demo.example.com:6443',
+      clusterName: 'demo',
+      ca: bundle('kubernetes-ca'),
+      etcdCA: pem('CERTIFICATE etcd-ca'),
+      frontProxyCA: pem('CERTIFICATE front-proxy-ca'),
+      etcdEndpoints: etcdMembers.map((m) => `https://${m.address}:2379`),
+      serviceAccount: { privateKeyPem: pem('PRIVATE KEY sa'), publicKeyPem: pem('PUBLIC KEY sa') },
+      kubelet: bundle('kubelet'),
+      kubeProxy: bundle('kube-proxy'),
+      network,
+      leaves: {
+        apiserver: bundle('apiserver'),
+        apiserverKubeletClient: bundle('apiserver-kubelet-client'),
+        apiserverEtcdClient: bundle('apiserver-etcd-client'),
+        frontProxyClient: bundle('front-proxy-client'),
+        controllerManager: bundle('controller-manager'),
+        scheduler: bundle('scheduler'),
+        serving: bundle('serving'),
+      },
+      encryptionKey: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+      audit: true,
+    }),
+  worker: () =>
+    renderWorker({
+      node: { name: 'demo-general-worker-aaaaa', address: 'demo-general-worker-aaaaa.example.com' },
+      version: 'v1.34.2',
+      apiServer: 'https://api.demo.example.com:6443',
+      clusterName: 'demo',
+      caCert: pem('CERTIFICATE kubernetes-ca'),
+      kubelet: bundle('kubelet'),
+      kubeProxy: bundle('kube-proxy'),
+      network,
+      nodeLabels: { 'node.kubernetes.io/pool': 'general' },
+      nodeTaints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }],
+    }),
+};
+
+for (const [role, render] of Object.entries(fixed)) {
+  test(`golden: ${role} user-data (UPDATE_GOLDEN=1 rewrites)`, () => {
+    const file = path.join(repoRoot, 'test/golden/bootstrap', `${role}.yaml`);
+    const got = render().userData;
+    if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, got);
+    assert.equal(got, readFileSync(file, 'utf8'));
+  });
+}
+
+test('keys and anything holding credentials are 0600; nothing else is', () => {
+  for (const render of Object.values(fixed)) {
+    for (const f of render().files) {
+      const secret = /PRIVATE KEY|client-key|aescbc/.test(f.content) && !f.path.endsWith('.service') && !f.path.includes('hardway-install');
+      if (secret) assert.equal(f.permissions, '0600', f.path);
+      if (f.path.endsWith('.crt') || f.path.endsWith('.service')) assert.equal(f.permissions, '0644', f.path);
+    }
+  }
+});
+
+test('only control-plane nodes get a CA key (the Kubernetes one); workers and etcd members never do', () => {
+  const { nodes, pki } = renderCluster(sampleCluster(), realRenderContext());
+  const holds = (text: string, keyPem: string) => text.includes(keyPem.split('\n')[1]!);
+  for (const n of nodes) {
+    const got = [holds(n.userData, pki.kubernetesCA.key), holds(n.userData, pki.etcdCA.key), holds(n.userData, pki.frontProxyCA.key)];
+    assert.deepEqual(got, [n.role === 'control-plane', false, false], `${n.name} (${n.role}): kubernetes, etcd, front-proxy CA keys`);
+  }
+});
+
+test('user-data of every role stays within the 48 KiB budget (realistic cluster, longest names)', () => {
+  const { nodes } = renderCluster(sampleCluster({ longNames: true }), realRenderContext());
+  const sizes = new Map<string, number>();
+  for (const n of nodes) sizes.set(n.role, Math.max(sizes.get(n.role) ?? 0, Buffer.byteLength(n.userData)));
+  for (const [role, size] of sizes) {
+    console.log(`# user-data ${role}: ${size} bytes (${((size / 65536) * 100).toFixed(0)}% of DigitalOcean's 64 KiB)`);
+    assert.ok(size <= 48 * 1024, `${role}: ${size} bytes > 48 KiB`);
+  }
+  assert.deepEqual([...sizes.keys()].sort(), ['control-plane', 'etcd', 'worker']);
+});
+
+test('the rendered document is #cloud-config YAML with files and the install command', () => {
+  const doc = parse(fixed.worker!().userData.replace(/^#cloud-config\n/, ''));
+  assert.equal(doc.hostname, 'demo-general-worker-aaaaa');
+  assert.deepEqual(doc.runcmd, [['/usr/local/sbin/hardway-install']]);
+  const kubelet = doc.write_files.find((f: { path: string }) => f.path === '/etc/systemd/system/kubelet.service');
+  assert.match(kubelet.content, /--node-labels=node\.kubernetes\.io\/pool=general/);
+  assert.match(kubelet.content, /--node-ip=\$\{PRIVATE_IPV4\}/);
+});
