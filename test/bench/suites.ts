@@ -117,7 +117,43 @@ async function idleMemory(): Promise<Figure[]> {
   }
 }
 
+async function pkiAndRender(): Promise<Figure[]> {
+  const { renderCluster } = await import('../../src/bootstrap/cluster.ts');
+  const { sampleCluster, realRenderContext } = await import('../helpers/cluster.ts');
+  const cluster = sampleCluster();
+  const machines = cluster.etcd.spec.replicas + cluster.controlPlane.spec.replicas + cluster.workerPools.reduce((n, p) => n + p.spec.replicas, 0);
+  renderCluster(cluster, realRenderContext()); // warm up
+  const runs = 20;
+  let total = 0;
+  let pkiOnly = 0;
+  let leaves = 0;
+  const { buildClusterPki } = await import('../../src/pki/cluster.ts');
+  for (let i = 0; i < runs; i++) {
+    let t = process.hrtime.bigint();
+    renderCluster(cluster, realRenderContext());
+    total += Number(process.hrtime.bigint() - t) / 1e6;
+    t = process.hrtime.bigint();
+    const pki = buildClusterPki(
+      {
+        etcdMembers: [1, 2, 3].map((n) => ({ name: `e${n}`, address: `e${n}.example.com` })),
+        controlPlane: { endpointHost: 'api.example.com', nodes: [1, 2, 3].map((n) => ({ name: `c${n}`, address: `c${n}.example.com` })), kubernetesServiceIP: '10.32.0.1', clusterDomain: 'cluster.local' },
+        workers: [1, 2].map((n) => ({ name: `w${n}`, address: `w${n}.example.com` })),
+      },
+      realRenderContext(),
+    );
+    pkiOnly += Number(process.hrtime.bigint() - t) / 1e6;
+    leaves = Object.keys(pki.etcd).length + Object.keys(pki.kubernetes).length + Object.keys(pki.frontProxy).length;
+  }
+  const pkiMs = pkiOnly / runs;
+  const renderPerMachine = (total / runs - pkiMs) / machines;
+  return [
+    { name: `PKI for a whole cluster (3 CAs, ${machines} machines, ${leaves} leaves, ECDSA P-256)`, value: Math.round(pkiMs), unit: 'ms' },
+    { name: 'render one machine’s user-data (after PKI)', value: Math.round(renderPerMachine * 100) / 100, unit: 'ms' },
+  ];
+}
+
 export const suites: { id: string; run: () => Promise<Figure[]> }[] = [
+  { id: 'pki', run: pkiAndRender },
   { id: 'queue', run: queueThroughput },
   { id: 'memory', run: idleMemory },
 ];

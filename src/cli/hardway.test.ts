@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, statSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { hardway } from './hardway.ts';
+import { samplesDir } from '../../test/helpers/samples.ts';
+
+function capture(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = hardway(argv, { log: (l) => out.push(l), error: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+test('render prints every machine with its size, and writes 0600 files with --out', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hardway-render-'));
+  try {
+    const { code, out } = capture(['render', '-f', samplesDir, '--out', dir]);
+    assert.equal(code, 0);
+    const rows = out.filter((l) => /^demo-/.test(l));
+    assert.equal(rows.length, 8, '3 etcd + 3 control plane + 2 workers');
+    assert.equal(rows.filter((r) => / etcd /.test(r)).length, 3);
+    assert.ok(rows.every((r) => /\d+%$/.test(r)), 'each row ends with its share of 64 KiB');
+    const files = readdirSync(dir);
+    assert.equal(files.length, 8);
+    for (const f of files) {
+      assert.equal(statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
+      assert.ok(readFileSync(path.join(dir, f), 'utf8').startsWith('#cloud-config\n'));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('render refuses invalid input with the field path, and bad usage', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hardway-render-'));
+  try {
+    const bad = readFileSync(path.join(samplesDir, 'etcdcluster.yaml'), 'utf8').replace('replicas: 3', 'replicas: 4');
+    writeFileSync(path.join(dir, 'etcd.yaml'), bad);
+    const r = capture(['render', '-f', path.join(dir, 'etcd.yaml'), '-f', path.join(samplesDir, 'controlplane.yaml')]);
+    assert.equal(r.code, 1);
+    assert.match(r.err.join('\n'), /EtcdCluster\/demo: spec\.replicas: must be one of 1, 3, 5, 7; got 4/);
+    const missing = capture(['render', '-f', path.join(samplesDir, 'controlplane.yaml')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err.join('\n'), /exactly one EtcdCluster and one ControlPlane; found 0 and 1/);
+    assert.equal(capture(['render']).code, 2);
+    assert.equal(capture(['deploy']).code, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
