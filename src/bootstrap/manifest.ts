@@ -12,7 +12,10 @@ export interface ComponentVersions {
   coredns: string;
 }
 
-/** Tested combinations: containerd 2.x with the runc and CNI plugins it was released with. */
+/**
+ * Chosen per minor: containerd 2.x with the runc and CNI plugins of its time. Not yet exercised on droplets
+ * (no test here reaches the internet); a wrong version fails loudly at install time, on the checksum fetch.
+ */
 export const RELEASES: Record<string, ComponentVersions> = {
   '1.32': { containerd: '2.0.5', runc: '1.2.6', cniPlugins: '1.6.2', flannel: '0.26.7', flannelCniPlugin: '1.6.2-flannel1', crictl: '1.32.0', coredns: '1.11.3' },
   '1.33': { containerd: '2.1.1', runc: '1.3.0', cniPlugins: '1.7.1', flannel: '0.26.7', flannelCniPlugin: '1.7.1-flannel1', crictl: '1.33.0', coredns: '1.12.0' },
