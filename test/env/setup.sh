@@ -23,7 +23,7 @@ fi
 
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  ca-certificates openssl jq rsync dpkg-dev golang-go make \
+  ca-certificates curl openssl jq rsync dpkg-dev golang-go make \
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev \
   etcd-server cloud-init systemd >/dev/null
 
