@@ -1,0 +1,257 @@
+// The Compute port over DigitalOcean: JSON in the provider's shapes in, our types out.
+import { DigitalOceanClient, type DigitalOceanClientOptions } from './client.ts';
+import { CloudError } from '../errors.ts';
+import type {
+  Compute,
+  Droplet,
+  DropletSpec,
+  Firewall,
+  FirewallRule,
+  FirewallSpec,
+  LoadBalancer,
+  LoadBalancerSpec,
+  Action,
+  Account,
+  Result,
+} from '../ports.ts';
+
+type Json = Record<string, any>;
+
+/** At most ten names per create request (DigitalOcean's documented limit). */
+export const MAX_NAMES_PER_CREATE = 10;
+
+export function toDroplet(d: Json): Droplet {
+  const v4 = (d.networks?.v4 ?? []) as Json[];
+  return {
+    id: d.id,
+    name: d.name,
+    status: d.status,
+    tags: d.tags ?? [],
+    region: d.region?.slug ?? d.region,
+    size: d.size_slug ?? d.size?.slug,
+    image: d.image?.slug ?? String(d.image?.id ?? ''),
+    privateIPv4: v4.find((n) => n.type === 'private')?.ip_address,
+    publicIPv4: v4.find((n) => n.type === 'public')?.ip_address,
+    vpcUUID: d.vpc_uuid,
+    createdAt: d.created_at,
+  };
+}
+
+const target = (t: FirewallRule['targets']): Json => ({
+  ...(t.addresses?.length ? { addresses: t.addresses } : {}),
+  ...(t.tags?.length ? { tags: t.tags } : {}),
+  ...(t.dropletIds?.length ? { droplet_ids: t.dropletIds } : {}),
+  ...(t.loadBalancerUids?.length ? { load_balancer_uids: t.loadBalancerUids } : {}),
+});
+
+const fromTarget = (t: Json | undefined): FirewallRule['targets'] => ({
+  ...(t?.addresses?.length ? { addresses: t.addresses } : {}),
+  ...(t?.tags?.length ? { tags: t.tags } : {}),
+  ...(t?.droplet_ids?.length ? { dropletIds: t.droplet_ids } : {}),
+  ...(t?.load_balancer_uids?.length ? { loadBalancerUids: t.load_balancer_uids } : {}),
+});
+
+function firewallBody(s: FirewallSpec): Json {
+  return {
+    name: s.name,
+    tags: s.tags,
+    inbound_rules: s.inbound.map((r) => ({ protocol: r.protocol, ports: r.ports, sources: target(r.targets) })),
+    outbound_rules: s.outbound.map((r) => ({ protocol: r.protocol, ports: r.ports, destinations: target(r.targets) })),
+  };
+}
+
+function toFirewall(f: Json): Firewall {
+  return {
+    id: f.id,
+    name: f.name,
+    status: f.status,
+    tags: f.tags ?? [],
+    inbound: (f.inbound_rules ?? []).map((r: Json) => ({ protocol: r.protocol, ports: r.ports, targets: fromTarget(r.sources) })),
+    outbound: (f.outbound_rules ?? []).map((r: Json) => ({ protocol: r.protocol, ports: r.ports, targets: fromTarget(r.destinations) })),
+  };
+}
+
+function toLoadBalancer(l: Json): LoadBalancer {
+  return {
+    id: l.id,
+    name: l.name,
+    status: l.status,
+    ip: l.ip ?? '',
+    region: l.region?.slug ?? l.region,
+    tag: l.tag,
+    vpcUUID: l.vpc_uuid,
+    forwarding: (l.forwarding_rules ?? []).map((r: Json) => ({ entryPort: r.entry_port, targetPort: r.target_port, protocol: r.entry_protocol })),
+    healthCheck: { protocol: l.health_check?.protocol ?? 'tcp', port: l.health_check?.port ?? 0 },
+  };
+}
+
+/** Specs that may share one request: everything but the name identical (user-data included). */
+function createGroups(specs: DropletSpec[]): DropletSpec[][] {
+  const groups = new Map<string, DropletSpec[]>();
+  for (const s of specs) {
+    const { name: _name, ...rest } = s;
+    const key = JSON.stringify(rest);
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const chunks: DropletSpec[][] = [];
+  for (const g of groups.values()) for (let i = 0; i < g.length; i += MAX_NAMES_PER_CREATE) chunks.push(g.slice(i, i + MAX_NAMES_PER_CREATE));
+  return chunks;
+}
+
+export class DigitalOceanCompute implements Compute {
+  readonly client: DigitalOceanClient;
+
+  constructor(opts: DigitalOceanClientOptions) {
+    this.client = new DigitalOceanClient(opts);
+  }
+
+  async listDroplets(tag: string): Promise<Result<Droplet[]>> {
+    const r = await this.client.listAll<Json>('droplets.list', '/v2/droplets', 'droplets', { tag_name: tag });
+    return { data: r.body.map(toDroplet), rateLimit: r.rateLimit };
+  }
+
+  async getDroplet(id: number): Promise<Result<Droplet | undefined>> {
+    try {
+      const r = await this.client.idempotent<Json>('droplets.get', 'GET', `/v2/droplets/${id}`);
+      return { data: toDroplet(r.body.droplet), rateLimit: r.rateLimit };
+    } catch (e) {
+      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
+      throw e;
+    }
+  }
+
+  async createDroplets(specs: DropletSpec[]): Promise<Result<Droplet[]>> {
+    const created: Droplet[] = [];
+    let rateLimit = this.client.rateLimit;
+    for (const chunk of createGroups(specs)) {
+      const s = chunk[0]!;
+      const body: Json = {
+        ...(chunk.length === 1 ? { name: s.name } : { names: chunk.map((c) => c.name) }),
+        region: s.region,
+        size: s.size,
+        image: s.image,
+        tags: s.tags,
+        ...(s.sshKeys?.length ? { ssh_keys: s.sshKeys } : {}),
+        ...(s.userData ? { user_data: s.userData } : {}),
+        ...(s.vpcUUID ? { vpc_uuid: s.vpcUUID } : {}),
+        monitoring: true,
+      };
+      const r = await this.client.write<Json>('droplets.create', 'POST', '/v2/droplets', body);
+      rateLimit = r.rateLimit;
+      created.push(...(r.body.droplets ?? [r.body.droplet]).map(toDroplet));
+    }
+    return { data: created, rateLimit };
+  }
+
+  private async deleteIgnoringMissing(operation: string, path: string): Promise<Result<void>> {
+    try {
+      const r = await this.client.idempotent<void>(operation, 'DELETE', path);
+      return { data: undefined, rateLimit: r.rateLimit };
+    } catch (e) {
+      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
+      throw e;
+    }
+  }
+
+  deleteDroplet(id: number): Promise<Result<void>> {
+    return this.deleteIgnoringMissing('droplets.delete', `/v2/droplets/${id}`);
+  }
+
+  deleteDropletsByTag(tag: string): Promise<Result<void>> {
+    return this.deleteIgnoringMissing('droplets.deleteByTag', `/v2/droplets?tag_name=${encodeURIComponent(tag)}`);
+  }
+
+  async getAction(id: number): Promise<Result<Action | undefined>> {
+    try {
+      const r = await this.client.idempotent<Json>('actions.get', 'GET', `/v2/actions/${id}`);
+      const a = r.body.action;
+      return { data: { id: a.id, status: a.status, type: a.type, resourceId: a.resource_id }, rateLimit: r.rateLimit };
+    } catch (e) {
+      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
+      throw e;
+    }
+  }
+
+  async ensureTag(name: string): Promise<Result<void>> {
+    // Creating a tag that exists answers with the tag rather than an error (as the fake models it;
+    // not confirmed against the live API). Tags are also created on use by droplet create.
+    const r = await this.client.write<Json>('tags.create', 'POST', '/v2/tags', { name });
+    return { data: undefined, rateLimit: r.rateLimit };
+  }
+
+  async listFirewalls(): Promise<Result<Firewall[]>> {
+    const r = await this.client.listAll<Json>('firewalls.list', '/v2/firewalls', 'firewalls');
+    return { data: r.body.map(toFirewall), rateLimit: r.rateLimit };
+  }
+
+  async createFirewall(spec: FirewallSpec): Promise<Result<Firewall>> {
+    const r = await this.client.write<Json>('firewalls.create', 'POST', '/v2/firewalls', firewallBody(spec));
+    return { data: toFirewall(r.body.firewall), rateLimit: r.rateLimit };
+  }
+
+  async updateFirewall(id: string, spec: FirewallSpec): Promise<Result<Firewall>> {
+    // PUT replaces the whole firewall; we always send the full desired state.
+    const r = await this.client.write<Json>('firewalls.update', 'PUT', `/v2/firewalls/${id}`, firewallBody(spec));
+    return { data: toFirewall(r.body.firewall), rateLimit: r.rateLimit };
+  }
+
+  deleteFirewall(id: string): Promise<Result<void>> {
+    return this.deleteIgnoringMissing('firewalls.delete', `/v2/firewalls/${id}`);
+  }
+
+  async listLoadBalancers(): Promise<Result<LoadBalancer[]>> {
+    const r = await this.client.listAll<Json>('loadBalancers.list', '/v2/load_balancers', 'load_balancers');
+    return { data: r.body.map(toLoadBalancer), rateLimit: r.rateLimit };
+  }
+
+  async createLoadBalancer(spec: LoadBalancerSpec): Promise<Result<LoadBalancer>> {
+    const r = await this.client.write<Json>('loadBalancers.create', 'POST', '/v2/load_balancers', {
+      name: spec.name,
+      region: spec.region,
+      tag: spec.tag,
+      ...(spec.vpcUUID ? { vpc_uuid: spec.vpcUUID } : {}),
+      forwarding_rules: spec.forwarding.map((f) => ({ entry_protocol: f.protocol, entry_port: f.entryPort, target_protocol: f.protocol, target_port: f.targetPort })),
+      health_check: { protocol: spec.healthCheck.protocol, port: spec.healthCheck.port },
+    });
+    return { data: toLoadBalancer(r.body.load_balancer), rateLimit: r.rateLimit };
+  }
+
+  async getLoadBalancer(id: string): Promise<Result<LoadBalancer | undefined>> {
+    try {
+      const r = await this.client.idempotent<Json>('loadBalancers.get', 'GET', `/v2/load_balancers/${id}`);
+      return { data: toLoadBalancer(r.body.load_balancer), rateLimit: r.rateLimit };
+    } catch (e) {
+      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
+      throw e;
+    }
+  }
+
+  deleteLoadBalancer(id: string): Promise<Result<void>> {
+    return this.deleteIgnoringMissing('loadBalancers.delete', `/v2/load_balancers/${id}`);
+  }
+
+  async getAccount(): Promise<Result<Account>> {
+    const r = await this.client.idempotent<Json>('account.get', 'GET', '/v2/account');
+    return { data: { dropletLimit: r.body.account.droplet_limit, status: r.body.account.status }, rateLimit: r.rateLimit };
+  }
+
+  async listRegions(): Promise<Result<{ slug: string; available: boolean; sizes: string[] }[]>> {
+    const r = await this.client.listAll<Json>('regions.list', '/v2/regions', 'regions');
+    return { data: r.body.map((x) => ({ slug: x.slug, available: x.available, sizes: x.sizes })), rateLimit: r.rateLimit };
+  }
+
+  async listSizes(): Promise<Result<{ slug: string; available: boolean; regions: string[] }[]>> {
+    const r = await this.client.listAll<Json>('sizes.list', '/v2/sizes', 'sizes');
+    return { data: r.body.map((x) => ({ slug: x.slug, available: x.available, regions: x.regions })), rateLimit: r.rateLimit };
+  }
+
+  async getImage(slug: string): Promise<Result<{ slug?: string; id: number; regions: string[] } | undefined>> {
+    try {
+      const r = await this.client.idempotent<Json>('images.get', 'GET', `/v2/images/${encodeURIComponent(slug)}`);
+      return { data: { slug: r.body.image.slug, id: r.body.image.id, regions: r.body.image.regions }, rateLimit: r.rateLimit };
+    } catch (e) {
+      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
+      throw e;
+    }
+  }
+}
