@@ -4,6 +4,7 @@
 import Cloudflare from 'cloudflare';
 import { CloudError } from '../errors.ts';
 import type { Dns, DnsRecord, DnsRecordSpec, RateLimitState, RecordFilter, Result, Zone } from '../ports.ts';
+import type { Json } from '../json.ts';
 
 export interface CloudflareDnsOptions {
   token: string;
@@ -13,7 +14,6 @@ export interface CloudflareDnsOptions {
   now?: () => number;
 }
 
-type Json = Record<string, any>;
 
 /** Codes meaning "this record is there already": adopt it. */
 export const EXISTS_CODES = [81057, 81058];

@@ -4,6 +4,7 @@
 // caller requeues after `retryAfterSeconds` instead of sleeping.
 import { CloudError } from '../errors.ts';
 import type { RateLimitState } from '../ports.ts';
+import type { Json } from '../json.ts';
 
 export interface DigitalOceanClientOptions {
   token: string;
@@ -22,7 +23,6 @@ export interface Response<T> {
   rateLimit: RateLimitState;
 }
 
-type Json = Record<string, any>;
 
 export const PER_PAGE = 200;
 

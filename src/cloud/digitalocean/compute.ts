@@ -2,6 +2,7 @@
 import { DigitalOceanClient, type DigitalOceanClientOptions } from './client.ts';
 import { CloudError } from '../errors.ts';
 import type {
+import type { Json } from '../json.ts';
   Compute,
   Droplet,
   DropletSpec,
@@ -15,7 +16,6 @@ import type {
   Result,
 } from '../ports.ts';
 
-type Json = Record<string, any>;
 
 /** At most ten names per create request (DigitalOcean's documented limit). */
 export const MAX_NAMES_PER_CREATE = 10;

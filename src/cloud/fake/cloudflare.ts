@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ContractCheck } from './contract.ts';
+import type { Json } from '../json.ts';
 
-type Json = Record<string, any>;
 
 export interface FakeCloudflareOptions {
   tokens: string[];

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ContractCheck } from './contract.ts';
+import type { Json } from '../json.ts';
 
 export interface FakeDigitalOceanOptions {
   tokens: string[];
@@ -44,7 +45,6 @@ interface Call {
   token: string;
 }
 
-type Json = Record<string, any>;
 
 const REGIONS = ['fra1', 'nyc3', 'ams3', 'sfo3', 'sgp1'];
 const SIZES: Record<string, { memory: number; vcpus: number; disk: number; price: number }> = {
