@@ -1,8 +1,8 @@
 // The Compute port over DigitalOcean: JSON in the provider's shapes in, our types out.
 import { DigitalOceanClient, type DigitalOceanClientOptions } from './client.ts';
 import { CloudError } from '../errors.ts';
-import type {
 import type { Json } from '../json.ts';
+import type {
   Compute,
   Droplet,
   DropletSpec,
@@ -15,7 +15,6 @@ import type { Json } from '../json.ts';
   Account,
   Result,
 } from '../ports.ts';
-
 
 /** At most ten names per create request (DigitalOcean's documented limit). */
 export const MAX_NAMES_PER_CREATE = 10;
