@@ -12,12 +12,13 @@ export interface CloudflareDnsOptions {
   timeoutMs?: number;
   observe?: (operation: string, status: number, rateLimit: RateLimitState) => void;
   now?: () => number;
+  /** Records per list request (default 500). */
+  perPage?: number;
 }
 
 
 /** Codes meaning "this record is there already": adopt it. */
 export const EXISTS_CODES = [81057, 81058];
-const PER_PAGE = 500;
 
 function toRecord(r: Json): DnsRecord {
   return {
@@ -102,9 +103,10 @@ export class CloudflareDns implements Dns {
   async listRecords(zoneId: string, filter: RecordFilter): Promise<Result<DnsRecord[]>> {
     const out: DnsRecord[] = [];
     let rateLimit = this.lastRateLimit;
+    const perPage = this.o.perPage ?? 500;
     // Page by page, stopping at a short page: the SDK's auto-paginator always asks one page too far.
     for (let page = 1; ; page++) {
-      const params: Json = { zone_id: zoneId, page, per_page: PER_PAGE };
+      const params: Json = { zone_id: zoneId, page, per_page: perPage };
       if (filter.name) params.name = { exact: filter.name };
       if (filter.type) params.type = filter.type;
       if (filter.tag) params.tag = { exact: filter.tag };
@@ -112,7 +114,7 @@ export class CloudflareDns implements Dns {
       rateLimit = r.rateLimit;
       const batch = r.data.result as unknown as Json[];
       out.push(...batch.map(toRecord));
-      if (batch.length < PER_PAGE) break;
+      if (batch.length < perPage) break;
     }
     return { data: out, rateLimit };
   }
