@@ -152,7 +152,46 @@ async function pkiAndRender(): Promise<Figure[]> {
   ];
 }
 
+async function cloudCalls(): Promise<Figure[]> {
+  const { FakeDigitalOcean } = await import('../../src/cloud/fake/digitalocean.ts');
+  const { DigitalOceanCompute } = await import('../../src/cloud/digitalocean/compute.ts');
+  const { DropletCache } = await import('../../src/cloud/digitalocean/droplet-cache.ts');
+  const fake = await new FakeDigitalOcean({ tokens: ['dop_v1_bench'], minuteLimit: 1_000_000, hourlyLimit: 1_000_000 }).start();
+  try {
+    const compute = new DigitalOceanCompute({ token: 'dop_v1_bench', baseUrl: fake.url });
+    const clusters = 300;
+    const perCluster = 10;
+    for (let c = 0; c < clusters; c++) {
+      const specs = Array.from({ length: perCluster }, (_, i) => ({ name: `c${c}-n${i}`, region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-24-04-x64', tags: ['hardway', `hardway:owner:c${c}`] }));
+      await compute.createDroplets(specs);
+    }
+    // A full resync: every cluster's reconcile asks for its own droplets through the shared cache.
+    const cache = new DropletCache(compute, { fleetTag: 'hardway', ttlMs: 30_000 });
+    const before = fake.calls.length;
+    const found = await Promise.all(Array.from({ length: clusters }, (_, c) => cache.withTags(`hardway:owner:c${c}`)));
+    const resync = fake.calls.length - before;
+    if (found.some((f) => f.length !== perCluster)) throw new Error('bench: a cluster did not find its droplets');
+
+    // Creating a 3+3+3 cluster: per object, look up by owner tag (cache, invalidated by the previous
+    // object's create), then create its machines; each machine has its own user-data, so one POST each.
+    const startCreate = fake.calls.length;
+    for (const [role, n] of [['etcd', 3], ['cp', 3], ['worker', 3]] as const) {
+      await cache.withTags(`hardway:owner:new-${role}`);
+      await compute.createDroplets(Array.from({ length: n }, (_, i) => ({ name: `new-${role}-${i}`, region: 'fra1', size: 's-1vcpu-1gb', image: 'ubuntu-24-04-x64', tags: ['hardway', `hardway:owner:new-${role}`], userData: `#cloud-config\nhostname: new-${role}-${i}\n` })));
+      cache.invalidate(`hardway:owner:new-${role}`);
+    }
+    const create = fake.calls.length - startCreate;
+    return [
+      { name: `DigitalOcean calls for a full resync of ${clusters * perCluster} droplets in ${clusters} clusters`, value: resync, unit: 'calls (⌈3000/200⌉ = 15)' },
+      { name: 'DigitalOcean calls to create a 3+3+3 cluster’s droplets (owner lookups from the warm fleet cache + one create per machine)', value: create, unit: 'calls' },
+    ];
+  } finally {
+    await fake.stop();
+  }
+}
+
 export const suites: { id: string; run: () => Promise<Figure[]> }[] = [
+  { id: 'cloud', run: cloudCalls },
   { id: 'pki', run: pkiAndRender },
   { id: 'queue', run: queueThroughput },
   { id: 'memory', run: idleMemory },

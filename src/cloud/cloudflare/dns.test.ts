@@ -138,3 +138,13 @@ test('the contract check catches a malformed record (so the checks above can fai
   assert.ok(f.violations.some((v) => /ttl must be >= 30/.test(v)));
   f.violations.length = 0;
 });
+
+test('past the last page the fake answers 200 with an empty result, as the SDK’s paginator expects', async () => {
+  const f = await fake();
+  const zone = [...f.zones.values()][0]!;
+  const res = await fetch(`${f.url}/zones/${zone.id}/dns_records?page=7&per_page=5`, { headers: { authorization: 'Bearer cf-test-token' } });
+  const body = await res.json();
+  assert.equal(res.status, 200);
+  assert.deepEqual(body.result, []);
+  assert.deepEqual(body.result_info, { page: 7, per_page: 5, count: 0, total_count: 0, total_pages: 0 });
+});

@@ -216,13 +216,25 @@ test('the fleet cache: one listing serves everyone until it expires or a write i
   clock += 10_000;
   await cache.all();
   assert.equal(lists() - before, 2, 'expired: listed again');
-  // A write while a listing is in flight: later callers must not get the stale listing.
-  const stale = cache.all();
+  // A write marks its owner stale: its next lookup is one listing by owner tag, the others stay cached.
   await c.createDroplets([spec('c', { tags: ['hardway', 'hardway:owner:1'] })]);
-  cache.invalidate();
-  const fresh = await cache.withTags('hardway:owner:1');
+  cache.invalidate('hardway:owner:1');
+  const mark = lists();
+  assert.deepEqual((await cache.withTags('hardway:owner:1')).map((d) => d.name).sort(), ['a', 'c']);
+  assert.deepEqual((await cache.withTags('hardway:owner:2')).map((d) => d.name), ['b']);
+  assert.equal(lists() - mark, 1, 'one targeted listing, not the fleet');
+  assert.ok(f.calls.at(-1)!.query.includes('tag_name=hardway%3Aowner%3A1'));
+  await cache.withTags('hardway:owner:1');
+  assert.equal(lists() - mark, 1, 'merged into the snapshot');
+
+  // A write while a fleet listing is in flight: later callers must not be handed that listing.
+  clock += 10_000;
+  const stale = cache.all();
+  await c.createDroplets([spec('d', { tags: ['hardway', 'hardway:owner:2'] })]);
+  cache.invalidate('hardway:owner:2');
+  const fresh = await cache.withTags('hardway:owner:2');
   await stale;
-  assert.deepEqual(fresh.map((d) => d.name).sort(), ['a', 'c']);
+  assert.deepEqual(fresh.map((d) => d.name).sort(), ['b', 'd']);
 });
 
 test('the contract check catches a malformed request (so the checks above can fail)', async () => {

@@ -1,7 +1,8 @@
 // All droplets carrying the operator's fleet tag, listed once and shared for a short while: a resync of
 // the whole fleet costs one paginated listing (⌈droplets/200⌉ calls), not one call per object. Callers
-// that arrive while a listing is in flight share it. Writes invalidate the cache.
-import type { Compute, Droplet, RateLimitState } from '../ports.ts';
+// that arrive while a listing is in flight share it. A write marks only its owner stale, and that owner's
+// next lookup is one listing by its owner tag, so creating a cluster costs the same in any fleet size.
+import type { Compute, Droplet } from '../ports.ts';
 
 export interface DropletCacheOptions {
   /** The tag every droplet the operator creates carries. */
@@ -11,9 +12,12 @@ export interface DropletCacheOptions {
 }
 
 export class DropletCache {
-  private snapshot?: { at: number; droplets: Droplet[]; rateLimit: RateLimitState };
-  private inFlight?: Promise<{ droplets: Droplet[]; rateLimit: RateLimitState }>;
+  private snapshot?: { at: number; droplets: Droplet[] };
+  private inFlight?: Promise<Droplet[]>;
+  /** Bumped by every invalidation; a listing that overlapped one is served but not kept. */
   private generation = 0;
+  /** Owner tags written since the snapshot was taken, with the generation of their last write. */
+  private readonly dirty = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(
@@ -23,40 +27,62 @@ export class DropletCache {
     this.now = o.now ?? Date.now;
   }
 
-  /** Every fleet droplet, at most ttlMs old. */
+  private fresh(): boolean {
+    return !!this.snapshot && this.now() - this.snapshot.at < (this.o.ttlMs ?? 10_000);
+  }
+
+  /** Every fleet droplet, at most ttlMs old and with no owner written since. */
   async all(): Promise<Droplet[]> {
-    const ttl = this.o.ttlMs ?? 10_000;
-    if (this.snapshot && this.now() - this.snapshot.at < ttl) return this.snapshot.droplets;
+    if (this.fresh() && this.dirty.size === 0) return this.snapshot!.droplets;
     if (!this.inFlight) {
       const started = this.generation;
       const at = this.now();
-      const listing: Promise<{ droplets: Droplet[]; rateLimit: RateLimitState }> = this.compute
+      const listing: Promise<Droplet[]> = this.compute
         .listDroplets(this.o.fleetTag)
         .then((r) => {
-          // A write during the listing makes it stale: serve it to its waiters, do not keep it.
-          if (started === this.generation) this.snapshot = { at, droplets: r.data, rateLimit: r.rateLimit };
-          return { droplets: r.data, rateLimit: r.rateLimit };
+          if (started === this.generation) {
+            this.snapshot = { at, droplets: r.data };
+            this.dirty.clear();
+          }
+          return r.data;
         })
         .finally(() => {
           if (this.inFlight === listing) this.inFlight = undefined;
         });
       this.inFlight = listing;
     }
-    return (await this.inFlight).droplets;
+    return this.inFlight;
   }
 
-  /** Fleet droplets that carry every one of these tags (an owner tag, a role tag). */
-  async withTags(...tags: string[]): Promise<Droplet[]> {
-    const want = tags.map((t) => t.toLowerCase());
-    return (await this.all()).filter((d) => want.every((t) => d.tags.some((x) => x.toLowerCase() === t)));
+  /**
+   * Fleet droplets of one owner (its owner tag), optionally narrowed by more tags. An owner written
+   * since the snapshot is listed on its own (one call) and merged in.
+   */
+  async withTags(ownerTag: string, ...more: string[]): Promise<Droplet[]> {
+    const owner = ownerTag.toLowerCase();
+    const has = (d: Droplet, t: string) => d.tags.some((x) => x.toLowerCase() === t);
+    const pick = (list: Droplet[]) => list.filter((d) => has(d, owner) && more.every((t) => has(d, t.toLowerCase())));
+    if (!this.fresh()) return pick(await this.all());
+    const writtenAt = this.dirty.get(owner);
+    if (writtenAt === undefined) return pick(this.snapshot!.droplets);
+    const own = (await this.compute.listDroplets(ownerTag)).data;
+    // Merge only if nothing newer was written for this owner meanwhile, and the snapshot is the same one.
+    if (this.snapshot && this.dirty.get(owner) === writtenAt) {
+      this.snapshot = { at: this.snapshot.at, droplets: [...this.snapshot.droplets.filter((d) => !has(d, owner)), ...own] };
+      this.dirty.delete(owner);
+    }
+    return pick(own);
   }
 
-  /** After a create or delete: the next read lists again. */
-  invalidate(): void {
+  /**
+   * After a create or delete. With the owner tag, only that owner is re-read next time; without, the
+   * whole fleet is. Either way a listing still in flight is no longer shared: it may miss the write,
+   * and an object that cannot see its new droplet would create a second one.
+   */
+  invalidate(ownerTag?: string): void {
     this.generation++;
-    this.snapshot = undefined;
-    // A listing that started before the write may miss what was written: later callers must not share it,
-    // or an object could look for its new droplet, not find it, and create a second one.
     this.inFlight = undefined;
+    if (ownerTag) this.dirty.set(ownerTag.toLowerCase(), this.generation);
+    else this.snapshot = undefined;
   }
 }
