@@ -143,7 +143,7 @@ test('past the last page the fake answers 200 with an empty result, as the SDKâ€
   const f = await fake();
   const zone = [...f.zones.values()][0]!;
   const res = await fetch(`${f.url}/zones/${zone.id}/dns_records?page=7&per_page=5`, { headers: { authorization: 'Bearer cf-test-token' } });
-  const body = await res.json();
+  const body = (await res.json()) as { result: unknown[]; result_info: object };
   assert.equal(res.status, 200);
   assert.deepEqual(body.result, []);
   assert.deepEqual(body.result_info, { page: 7, per_page: 5, count: 0, total_count: 0, total_pages: 0 });
