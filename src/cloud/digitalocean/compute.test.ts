@@ -251,3 +251,19 @@ test('the contract check catches a malformed request (so the checks above can fa
   assert.ok(f.violations.some((v) => /request body: .* must have required property 'size'/.test(v)), f.violations.join('\n'));
   f.violations.length = 0;
 });
+
+test('every call is reported to the observer (metrics: operation, status, remaining quota)', async () => {
+  const f = await fake();
+  const seen: [string, number, number | undefined][] = [];
+  const c = new DigitalOceanCompute({ token: 'dop_v1_test-token-a', baseUrl: f.url, retryDelaysMs: [1], observe: (op, status, rl) => seen.push([op, status, rl.remaining]) });
+  await c.getAccount();
+  await c.getDroplet(42);
+  f.failNext(1, 500, (m) => m === 'GET');
+  await c.listDroplets('hardway');
+  assert.deepEqual(seen, [
+    ['account.get', 200, 4999],
+    ['droplets.get', 404, 4998],
+    ['droplets.list', 500, 4997],
+    ['droplets.list', 200, 4996],
+  ]);
+});
