@@ -146,15 +146,24 @@ export class OpenApiContract implements ContractCheck {
   }
 }
 
+function readContract(file: string): Json {
+  const full = path.join(contractsDir, file);
+  try {
+    return JSON.parse(readFileSync(full, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read the provider contract ${full}: the contracts live in ../shared/contracts beside the checkout (or set HARDWAY_CONTRACTS_DIR). ${(e as Error).message}`);
+  }
+}
+
 let digitalocean: OpenApiContract | undefined;
 let cloudflare: OpenApiContract | undefined;
 
 export function digitalOceanContract(): OpenApiContract {
-  return (digitalocean ??= new OpenApiContract(JSON.parse(readFileSync(path.join(contractsDir, 'digitalocean/digitalocean-v2.operator.json'), 'utf8')), ''));
+  return (digitalocean ??= new OpenApiContract(readContract('digitalocean/digitalocean-v2.operator.json'), ''));
 }
 
 export function cloudflareContract(): OpenApiContract {
-  return (cloudflare ??= new OpenApiContract(JSON.parse(readFileSync(path.join(contractsDir, 'cloudflare/cloudflare-v4.operator.json'), 'utf8')), '/client/v4', {
+  return (cloudflare ??= new OpenApiContract(readContract('cloudflare/cloudflare-v4.operator.json'), '/client/v4', {
     // Quirk 1: the create/PUT body schema demands response-only fields; validate against the per-type schema.
     requestSchemaPointer: (op, body) =>
       /dns_records/.test(op.template) && ['POST', 'PUT', 'PATCH'].includes(op.method) && typeof body?.type === 'string'
