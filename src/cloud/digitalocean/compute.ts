@@ -104,19 +104,24 @@ export class DigitalOceanCompute implements Compute {
     this.client = new DigitalOceanClient(opts);
   }
 
+  /** One object by path, mapped; a 404 means it does not exist (undefined), not an error. */
+  private async getOne<T>(operation: string, path: string, map: (body: Json) => T): Promise<Result<T | undefined>> {
+    try {
+      const r = await this.client.idempotent<Json>(operation, 'GET', path);
+      return { data: map(r.body), rateLimit: r.rateLimit };
+    } catch (e) {
+      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
+      throw e;
+    }
+  }
+
   async listDroplets(tag: string): Promise<Result<Droplet[]>> {
     const r = await this.client.listAll<Json>('droplets.list', '/v2/droplets', 'droplets', { tag_name: tag });
     return { data: r.body.map(toDroplet), rateLimit: r.rateLimit };
   }
 
-  async getDroplet(id: number): Promise<Result<Droplet | undefined>> {
-    try {
-      const r = await this.client.idempotent<Json>('droplets.get', 'GET', `/v2/droplets/${id}`);
-      return { data: toDroplet(r.body.droplet), rateLimit: r.rateLimit };
-    } catch (e) {
-      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
-      throw e;
-    }
+  getDroplet(id: number): Promise<Result<Droplet | undefined>> {
+    return this.getOne('droplets.get', `/v2/droplets/${id}`, (b) => toDroplet(b.droplet));
   }
 
   async createDroplets(specs: DropletSpec[]): Promise<Result<Droplet[]>> {
@@ -160,15 +165,8 @@ export class DigitalOceanCompute implements Compute {
     return this.deleteIgnoringMissing('droplets.deleteByTag', `/v2/droplets?tag_name=${encodeURIComponent(tag)}`);
   }
 
-  async getAction(id: number): Promise<Result<Action | undefined>> {
-    try {
-      const r = await this.client.idempotent<Json>('actions.get', 'GET', `/v2/actions/${id}`);
-      const a = r.body.action;
-      return { data: { id: a.id, status: a.status, type: a.type, resourceId: a.resource_id }, rateLimit: r.rateLimit };
-    } catch (e) {
-      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
-      throw e;
-    }
+  getAction(id: number): Promise<Result<Action | undefined>> {
+    return this.getOne('actions.get', `/v2/actions/${id}`, ({ action: a }) => ({ id: a.id, status: a.status, type: a.type, resourceId: a.resource_id }));
   }
 
   async ensureTag(name: string): Promise<Result<void>> {
@@ -215,14 +213,8 @@ export class DigitalOceanCompute implements Compute {
     return { data: toLoadBalancer(r.body.load_balancer), rateLimit: r.rateLimit };
   }
 
-  async getLoadBalancer(id: string): Promise<Result<LoadBalancer | undefined>> {
-    try {
-      const r = await this.client.idempotent<Json>('loadBalancers.get', 'GET', `/v2/load_balancers/${id}`);
-      return { data: toLoadBalancer(r.body.load_balancer), rateLimit: r.rateLimit };
-    } catch (e) {
-      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
-      throw e;
-    }
+  getLoadBalancer(id: string): Promise<Result<LoadBalancer | undefined>> {
+    return this.getOne('loadBalancers.get', `/v2/load_balancers/${id}`, (b) => toLoadBalancer(b.load_balancer));
   }
 
   deleteLoadBalancer(id: string): Promise<Result<void>> {
@@ -244,13 +236,7 @@ export class DigitalOceanCompute implements Compute {
     return { data: r.body.map((x) => ({ slug: x.slug, available: x.available, regions: x.regions })), rateLimit: r.rateLimit };
   }
 
-  async getImage(slug: string): Promise<Result<{ slug?: string; id: number; regions: string[] } | undefined>> {
-    try {
-      const r = await this.client.idempotent<Json>('images.get', 'GET', `/v2/images/${encodeURIComponent(slug)}`);
-      return { data: { slug: r.body.image.slug, id: r.body.image.id, regions: r.body.image.regions }, rateLimit: r.rateLimit };
-    } catch (e) {
-      if (e instanceof CloudError && e.notFound) return { data: undefined, rateLimit: this.client.rateLimit };
-      throw e;
-    }
+  getImage(slug: string): Promise<Result<{ slug?: string; id: number; regions: string[] } | undefined>> {
+    return this.getOne('images.get', `/v2/images/${encodeURIComponent(slug)}`, ({ image }) => ({ slug: image.slug, id: image.id, regions: image.regions }));
   }
 }
