@@ -1,9 +1,9 @@
 // What a node receives, checked by the real tools: cloud-init, systemd-analyze, openssl, and etcd itself.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:https';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { renderEtcdMember, type RenderedNode } from '../../src/bootstrap/roles.t
 import { ensureCA, reconcileLeaves } from '../../src/pki/certs.ts';
 import { etcdLeafSpecs, type MachineIdentity } from '../../src/pki/profiles.ts';
 import { sampleCluster, realRenderContext } from '../helpers/cluster.ts';
+import { startMember, type RunningMember } from '../helpers/etcd.ts';
 
 const run = promisify(execFile);
 const work = mkdtempSync(path.join(tmpdir(), 'hardway-bootstrap-'));
@@ -117,22 +118,6 @@ test('openssl verifies every leaf against its CA and shows the expected names an
 
 // ------------------------------------------------------------------------- a real etcd cluster
 
-interface Member {
-  ip: string;
-  proc: ChildProcess;
-  log: string[];
-}
-
-/** ExecStart of a rendered unit as an argument list, with the node's environment filled in. */
-function execStart(unit: string, env: Record<string, string>): string[] {
-  const line = unit.match(/^ExecStart=([\s\S]*?)\nRestart=/m)![1]!;
-  return line
-    .replace(/\\\n\s*/g, ' ')
-    .trim()
-    .split(/\s+/)
-    .map((a) => a.replace(/\$\{(\w+)\}/g, (_, k: string) => env[k] ?? ''));
-}
-
 function get(url: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ...tls, timeout: 3000 }, (res) => {
@@ -153,27 +138,12 @@ test('a real 3-member etcd cluster runs from the rendered unit and the issued ce
   const cluster: MachineIdentity[] = ips.map((ip, i) => ({ name: `test-etcd-${i}`, address: ip }));
   const ca = ensureCA(undefined, 'etcd-ca', ctx).bundle;
   const leaves = reconcileLeaves({}, etcdLeafSpecs(cluster), ca, ctx).bundles;
-  const members: Member[] = [];
+  const members: RunningMember[] = [];
   try {
     for (const [i, m] of cluster.entries()) {
       const rendered = renderEtcdMember({ member: m, cluster, token: 'test-cluster', state: 'new', version: '3.4.23', certs: { ca: ca.cert, server: leaves[`etcd-server-${m.name}`]!, peer: leaves[`etcd-peer-${m.name}`]! } });
-      const root = path.join(work, `etcd-${i}`);
-      // Put every file the node would receive under root, with its mode.
-      for (const f of rendered.files) {
-        const target = path.join(root, f.path);
-        mkdirSync(path.dirname(target), { recursive: true });
-        writeFileSync(target, f.content);
-        chmodSync(target, Number.parseInt(f.permissions, 8));
-      }
-      const unit = rendered.files.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
-      const args = execStart(unit, { PRIVATE_IPV4: m.address }).map((a) => a.replace(/(=|^)(\/etc\/etcd|\/var\/lib\/etcd)/, (_, eq: string, p: string) => `${eq}${root}${p}`));
-      assert.equal(args[0], '/usr/local/bin/etcd');
-      // Debian's etcd-server lives in /usr/bin; the flags are the rendered ones.
-      const proc = spawn('etcd', args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
-      const member: Member = { ip: m.address, proc, log: [] };
-      proc.stdout!.on('data', (d) => member.log.push(String(d)));
-      proc.stderr!.on('data', (d) => member.log.push(String(d)));
-      members.push(member);
+      // Every file the node would receive goes under its root; etcd runs with the rendered unit's flags.
+      members.push(startMember(rendered, m.address, path.join(work, `etcd-${i}`)));
     }
     const client = leaves['etcd-client-operator']!;
     const tls = { ca: ca.cert, cert: client.cert, key: client.key };
@@ -206,6 +176,6 @@ test('a real 3-member etcd cluster runs from the rendered unit and the issued ce
     const stranger = reconcileLeaves({}, { x: { commonName: 'x', usages: ['client'] } }, foreign, ctx).bundles.x!;
     await assert.rejects(get(`https://${ips[2]}:2379/health`, { ca: ca.cert, cert: stranger.cert, key: stranger.key }), 'a certificate from another CA is refused');
   } finally {
-    for (const m of members) m.proc.kill('SIGKILL');
+    await Promise.all(members.map((m) => m.kill()));
   }
 });

@@ -1,0 +1,154 @@
+// etcd's HTTP/JSON gateway over mutual TLS: health, status, alarms and membership. The operator connects
+// to a member's IP but verifies its certificate against the DNS name it issued (SNI + identity check).
+// Short timeouts; callers probe members concurrently.
+import { request } from 'node:https';
+import { isIP } from 'node:net';
+
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface EtcdEndpoint {
+  /** Where to connect (a private IP). */
+  ip: string;
+  /** The name the member's certificate is issued for. */
+  dnsName: string;
+  port?: number;
+}
+
+export interface EtcdMemberInfo {
+  /** Member ID in hexadecimal, as etcdctl prints it. */
+  id: string;
+  /** Empty until the member has started and joined. */
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export interface EtcdStatus {
+  memberId: string;
+  leaderId: string;
+  version: string;
+  raftIndex: string;
+  isLearner: boolean;
+  errors: string[];
+}
+
+export class EtcdError extends Error {
+  constructor(
+    readonly endpoint: string,
+    message: string,
+    readonly code?: number,
+  ) {
+    super(`etcd ${endpoint}: ${message}`);
+    this.name = 'EtcdError';
+  }
+}
+
+/** The gateway writes uint64 IDs as decimal strings; people and etcdctl use hex. */
+export const toHexId = (decimal: string | number | undefined): string => (decimal === undefined ? '' : BigInt(decimal).toString(16));
+export const toDecimalId = (hex: string): string => BigInt(`0x${hex}`).toString(10);
+
+type Json = Record<string, unknown>;
+
+export class EtcdClient {
+  constructor(
+    private readonly tls: EtcdTls,
+    private readonly o: { timeoutMs?: number } = {},
+  ) {}
+
+  private call(ep: EtcdEndpoint, method: 'GET' | 'POST', path: string, body?: object): Promise<Json> {
+    const where = `${ep.dnsName} (${ep.ip})`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: ep.ip,
+          port: ep.port ?? 2379,
+          path,
+          method,
+          // SNI and the identity check use the DNS name; an IP (tests without DNS) is checked as the host.
+          ...(isIP(ep.dnsName) ? {} : { servername: ep.dnsName }),
+          ca: this.tls.ca,
+          cert: this.tls.cert,
+          key: this.tls.key,
+          timeout: this.o.timeoutMs ?? 3000,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            let parsed: Json = {};
+            try {
+              parsed = text ? (JSON.parse(text) as Json) : {};
+            } catch {
+              return reject(new EtcdError(where, `not JSON (HTTP ${res.statusCode}): ${text.slice(0, 120)}`));
+            }
+            if ((res.statusCode ?? 0) >= 400) {
+              return reject(new EtcdError(where, String(parsed.message ?? parsed.error ?? `HTTP ${res.statusCode}`), Number(parsed.code ?? 0)));
+            }
+            resolve(parsed);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.o.timeoutMs ?? 3000} ms`)));
+      req.on('error', (e) => reject(e instanceof EtcdError ? e : new EtcdError(where, e.message)));
+      req.end(payload);
+    });
+  }
+
+  /** GET /health: {"health":"true"} when the member has a leader and can serve. */
+  async health(ep: EtcdEndpoint): Promise<{ healthy: boolean; reason?: string }> {
+    const r = await this.call(ep, 'GET', '/health');
+    return { healthy: r.health === 'true', reason: typeof r.reason === 'string' && r.reason ? r.reason : undefined };
+  }
+
+  async status(ep: EtcdEndpoint): Promise<EtcdStatus> {
+    const r = await this.call(ep, 'POST', '/v3/maintenance/status', {});
+    const header = (r.header ?? {}) as Json;
+    return {
+      memberId: toHexId(header.member_id as string),
+      leaderId: toHexId(r.leader as string),
+      version: String(r.version ?? ''),
+      raftIndex: String(r.raftIndex ?? '0'),
+      isLearner: r.isLearner === true,
+      errors: (r.errors as string[] | undefined) ?? [],
+    };
+  }
+
+  async alarms(ep: EtcdEndpoint): Promise<{ memberId: string; alarm: string }[]> {
+    const r = await this.call(ep, 'POST', '/v3/maintenance/alarm', { action: 'GET' });
+    return ((r.alarms as Json[] | undefined) ?? []).map((a) => ({ memberId: toHexId(a.memberID as string), alarm: String(a.alarm) }));
+  }
+
+  async memberList(ep: EtcdEndpoint): Promise<EtcdMemberInfo[]> {
+    const r = await this.call(ep, 'POST', '/v3/cluster/member/list', {});
+    return ((r.members as Json[] | undefined) ?? []).map((m) => ({
+      id: toHexId(m.ID as string),
+      name: String(m.name ?? ''),
+      peerURLs: (m.peerURLs as string[] | undefined) ?? [],
+      clientURLs: (m.clientURLs as string[] | undefined) ?? [],
+      isLearner: m.isLearner === true,
+    }));
+  }
+
+  /** Adds a member (as a learner: it does not count towards quorum until promoted). */
+  async memberAdd(ep: EtcdEndpoint, peerURL: string, learner = true): Promise<EtcdMemberInfo> {
+    const r = await this.call(ep, 'POST', '/v3/cluster/member/add', { peerURLs: [peerURL], isLearner: learner });
+    const m = (r.member ?? {}) as Json;
+    return { id: toHexId(m.ID as string), name: '', peerURLs: (m.peerURLs as string[]) ?? [peerURL], clientURLs: [], isLearner: learner };
+  }
+
+  async memberRemove(ep: EtcdEndpoint, idHex: string): Promise<void> {
+    await this.call(ep, 'POST', '/v3/cluster/member/remove', { ID: toDecimalId(idHex) });
+  }
+
+  /** Promotes a learner; etcd refuses while it is not caught up with the leader. */
+  async memberPromote(ep: EtcdEndpoint, idHex: string): Promise<void> {
+    await this.call(ep, 'POST', '/v3/cluster/member/promote', { ID: toDecimalId(idHex) });
+  }
+}

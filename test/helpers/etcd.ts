@@ -1,0 +1,67 @@
+// Real etcd members (Debian's etcd-server) started from rendered user-data: the files go under a private
+// root, the rendered unit's ExecStart runs with the node's environment filled in.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import type { RenderedNode } from '../../src/bootstrap/roles.ts';
+
+export function requireEtcd(): void {
+  const r = spawnSync('etcd', ['--version'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('etcd is not installed: run test/env/setup.sh (Debian package etcd-server). These tests need a real etcd.');
+}
+
+/** ExecStart of a rendered unit as an argument list, with the node's environment filled in. */
+export function execStart(unit: string, env: Record<string, string>): string[] {
+  const line = unit.match(/^ExecStart=([\s\S]*?)\nRestart=/m)![1]!;
+  return line
+    .replace(/\\\n\s*/g, ' ')
+    .trim()
+    .split(/\s+/)
+    .map((a) => a.replace(/\$\{(\w+)\}/g, (_, k: string) => env[k] ?? ''));
+}
+
+export interface RunningMember {
+  name: string;
+  ip: string;
+  proc: ChildProcess;
+  log: string[];
+  exited: Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Writes a node's files under root and starts its etcd with the rendered flags (paths moved under root).
+ * With hostsFile, etcd runs in a private mount namespace where that file is /etc/hosts, so the members'
+ * DNS names resolve as the fake zone says.
+ */
+export function startMember(node: RenderedNode, ip: string, root: string, hostsFile?: string): RunningMember {
+  requireEtcd();
+  for (const f of node.files) {
+    const target = path.join(root, f.path);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, f.content);
+    chmodSync(target, Number.parseInt(f.permissions, 8));
+  }
+  const unit = node.files.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
+  const args = execStart(unit, { PRIVATE_IPV4: ip })
+    .slice(1)
+    .map((a) => a.replace(/(=|^)(\/etc\/etcd|\/var\/lib\/etcd)/, (_, eq: string, p: string) => `${eq}${root}${p}`));
+  const proc = hostsFile
+    ? spawn('unshare', ['-m', 'sh', '-c', `mount --bind "$0" /etc/hosts && exec etcd "$@"`, hostsFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  proc.stdout!.on('data', (d) => log.push(String(d)));
+  proc.stderr!.on('data', (d) => log.push(String(d)));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+  return {
+    name: node.name,
+    ip,
+    proc,
+    log,
+    exited,
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
