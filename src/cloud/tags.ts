@@ -1,0 +1,19 @@
+// DigitalOcean tags the operator puts on droplets. DO tags allow letters, digits, "_", "-" and ":" only.
+// Status can be rebuilt from these alone: owner (object UID), machine name and version.
+
+/** On every droplet the operator creates: the fleet listing is one listing of this tag. */
+export const FLEET_TAG = 'hardway';
+
+export const ownerTag = (uid: string): string => `hardway:owner:${uid}`;
+export const machineTag = (name: string): string => `hardway:machine:${name}`;
+/** Versions have dots, which tags do not allow: 3.5.21 → 3-5-21. */
+export const versionTag = (version: string): string => `hardway:version:${version.replace(/\./g, '-')}`;
+/** Put on control-plane droplets so the etcd firewall can let them in by tag. */
+export const etcdClientTag = (etcdUid: string): string => `hardway:etcd-client:${etcdUid}`;
+
+export function tagValue(tags: string[], prefix: 'hardway:machine:' | 'hardway:version:'): string | undefined {
+  const t = tags.find((x) => x.startsWith(prefix));
+  if (!t) return undefined;
+  const v = t.slice(prefix.length);
+  return prefix === 'hardway:version:' ? v.replace(/-/g, '.') : v;
+}
