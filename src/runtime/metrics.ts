@@ -62,6 +62,19 @@ export class Metrics {
     labelNames: ['method', 'status'] as const,
     registers: [this.registry],
   });
+  readonly probes = new Counter({
+    name: 'hardway_health_probes_total',
+    help: 'Health probes of cluster nodes by component and result (healthy, unhealthy, failed).',
+    labelNames: ['component', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly probeDuration = new Histogram({
+    name: 'hardway_health_probe_duration_seconds',
+    help: 'Time one health probe took, by component.',
+    labelNames: ['component'] as const,
+    buckets: [0.005, 0.02, 0.1, 0.5, 1, 3, 10],
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'hardway_leader',
     help: '1 while this process holds the leader lease.',
@@ -78,6 +91,11 @@ export class Metrics {
       latency: (s) => this.queueLatency.observe({ queue }, s),
       retry: () => this.queueRetries.inc({ queue }),
     };
+  }
+
+  observeProbe(component: string, result: 'healthy' | 'unhealthy' | 'failed', seconds: number): void {
+    this.probes.inc({ component, result });
+    this.probeDuration.observe({ component }, seconds);
   }
 
   /** Records one cloud API call and, when the response said so, the remaining quota. */

@@ -46,9 +46,18 @@ export function startMember(node: RenderedNode, ip: string, root: string, hostsF
   const args = execStart(unit, { PRIVATE_IPV4: ip })
     .slice(1)
     .map((a) => a.replace(/(=|^)(\/etc\/etcd|\/var\/lib\/etcd)/, (_, eq: string, p: string) => `${eq}${root}${p}`));
+  // setpriv --pdeathsig: the member dies with the test process, even when that is killed outright, so no
+  // stray etcd keeps an address the next run needs.
+  // The hosts file is the zone; a resolv.conf pointing at a closed local port makes any other lookup fail
+  // at once instead of waiting out DNS timeouts on a machine without network.
+  let resolv = '';
+  if (hostsFile) {
+    resolv = path.join(path.dirname(hostsFile), 'resolv.conf');
+    writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+  }
   const proc = hostsFile
-    ? spawn('unshare', ['-m', 'sh', '-c', `mount --bind "$0" /etc/hosts && exec etcd "$@"`, hostsFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', 'sh', '-c', `mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec etcd "$@"`, hostsFile, resolv, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('setpriv', ['--pdeathsig', 'KILL', 'etcd', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   proc.stdout!.on('data', (d) => log.push(String(d)));
   proc.stderr!.on('data', (d) => log.push(String(d)));

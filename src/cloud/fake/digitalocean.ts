@@ -82,6 +82,8 @@ export class FakeDigitalOcean {
   private nextId = 300_000_000;
   private nextAction = 9_000_000;
   private nextIp = 1;
+  /** A random block per fake, so two fakes (test files, runs) never hand out the same address. */
+  private readonly block = { second: Math.floor(Math.random() * 10), third: Math.floor(Math.random() * 250) };
   private readonly now: () => number;
 
   // Switches for tests.
@@ -219,8 +221,10 @@ export class FakeDigitalOcean {
 
   private ip(kind: 'private' | 'public'): string {
     const n = this.nextIp++;
-    // Distinct ranges inside 127/8, so simulated nodes can listen on them later.
-    return `127.${kind === 'private' ? 10 : 20}.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+    // Distinct ranges inside 127/8 (private 127.10-19.x.y, public 127.20-29.x.y), so simulated nodes can
+    // listen on them.
+    const second = (kind === 'private' ? 10 : 20) + this.block.second;
+    return `127.${second}.${(this.block.third + Math.floor(n / 250)) % 250}.${(n % 250) + 1}`;
   }
 
   private ready(createdAt: number): boolean {
@@ -527,6 +531,11 @@ export class FakeDigitalOcean {
         databases: { count: 0 },
       },
     };
+  }
+
+  /** Droplets that are active now, with what a node simulator needs to boot them. */
+  activeDroplets(): { id: number; name: string; privateIp: string; userData?: string }[] {
+    return [...this.droplets.values()].filter((d) => this.ready(d.createdAt)).map((d) => ({ id: d.id, name: d.name, privateIp: d.privateIp, userData: d.userData }));
   }
 
   /** The user-data a droplet was created with (tests check what nodes would receive). */

@@ -1,0 +1,523 @@
+// The EtcdCluster reconciler: ordered phases that return early — finalizer, paused, validate,
+// credentials, certificates, machines, DNS, firewall, health, one planned change, status.
+import type { KubeClient } from '../../kube/port.ts';
+import { Secrets, EtcdClusters } from '../../kube/resources.ts';
+import { TerminalError, type Reconcile, type ReconcileResult } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { Metrics } from '../../runtime/metrics.ts';
+import {
+  PAUSED_ANNOTATION,
+  Reason,
+  ConditionType as T,
+  ETCD_CLUSTER_CONDITIONS,
+  formatProblems,
+  validateEtcdCluster,
+  type EtcdCluster,
+  type EtcdMember,
+  type ConditionInput,
+} from '../../api/v1alpha1/index.ts';
+import { dropletName } from '../../api/v1alpha1/names.ts';
+import { CloudError } from '../../cloud/errors.ts';
+import type { Droplet, FirewallSpec } from '../../cloud/ports.ts';
+import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, tagValue } from '../../cloud/tags.ts';
+import { EtcdClient, EtcdError, type EtcdMemberInfo } from '../../health/etcd.ts';
+import { createCA, issueLeaf, type CertBundle, type PkiContext } from '../../pki/certs.ts';
+import { etcdLeafSpecs } from '../../pki/profiles.ts';
+import { renderEtcdMember } from '../../bootstrap/roles.ts';
+import type { CloudFactory, Clouds } from '../clouds.ts';
+import { getOrCreateSecret } from '../secrets.ts';
+import { writeStatus, nextStatus, type Observed } from '../status.ts';
+import { plan, quorum, type Action, type MachineView, type MemberView } from './plan.ts';
+
+export const FINALIZER = 'hardway.dev/etcdcluster-cleanup';
+
+export interface EtcdTiming {
+  /** Revisit while converging (a member booting, a learner catching up). */
+  waitMs: number;
+  /** Revisit a healthy cluster to probe it. */
+  steadyMs: number;
+  /** A member unhealthy this long is replaced. */
+  unhealthyAfterMs: number;
+  /** Remote health keeps its last value this long when no member answers. */
+  graceMs: number;
+  probeTimeoutMs: number;
+  /** DNS and firewall are re-checked at least this often even if nothing changed. */
+  cloudSyncMs: number;
+}
+
+export const DEFAULT_ETCD_TIMING: EtcdTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 300_000, graceMs: 60_000, probeTimeoutMs: 3_000, cloudSyncMs: 600_000 };
+
+export interface EtcdDeps {
+  kube: KubeClient;
+  get: (key: string) => (EtcdCluster & Observed) | undefined;
+  /** Names of ControlPlanes in a namespace that refer to this EtcdCluster. */
+  dependents: (namespace: string, name: string) => string[];
+  clouds: CloudFactory;
+  events: EventRecorder;
+  metrics?: Metrics;
+  fieldManager: string;
+  now: () => Date;
+  randomBytes: (n: number) => Uint8Array;
+  pki: Omit<PkiContext, 'now'>;
+  timing?: Partial<EtcdTiming>;
+}
+
+type Obj = EtcdCluster & Observed;
+
+/** What a probe of one machine found. */
+interface Probe {
+  healthy: boolean;
+  memberId?: string;
+  leaderId?: string;
+  version?: string;
+  message?: string;
+  members?: EtcdMemberInfo[];
+}
+
+interface Memory {
+  unhealthySince: Map<string, number>;
+  lastCloudSync?: { fingerprint: string; at: number };
+  lastHealthyAt?: number;
+}
+
+const machineOf = (peerURL: string) => new URL(peerURL).hostname.split('.')[0]!;
+
+export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTerminalError: (key: string, err: TerminalError) => Promise<void> } {
+  const t = { ...DEFAULT_ETCD_TIMING, ...d.timing };
+  const memory = new Map<string, Memory>();
+  const mem = (uid: string) => {
+    let m = memory.get(uid);
+    if (!m) memory.set(uid, (m = { unhealthySince: new Map() }));
+    return m;
+  };
+  const order = ETCD_CLUSTER_CONDITIONS;
+  const status = (o: Obj, inputs: ConditionInput[], extra: Record<string, unknown> = {}) =>
+    writeStatus(d.kube, EtcdClusters, o, nextStatus(o, inputs, order, d.now(), extra), d.fieldManager);
+
+  async function certificates(o: Obj): Promise<{ ca: CertBundle; operator: CertBundle; apiserver: CertBundle }> {
+    const ctx: PkiContext = { ...d.pki, now: d.now() };
+    const labels = { 'hardway.dev/etcdcluster': o.metadata.name };
+    const bundle = (data: Record<string, string>): CertBundle => ({ cert: data['tls.crt']!, key: data['tls.key']!, ca: data['ca.crt']! });
+    const caSecret = await getOrCreateSecret(d.kube, o, `${o.metadata.name}-etcd-ca`, () => {
+      const ca = createCA(`etcd-ca ${o.metadata.namespace}/${o.metadata.name}`, ctx);
+      return { 'tls.crt': ca.cert, 'tls.key': ca.key, 'ca.crt': ca.cert };
+    }, labels);
+    const ca = bundle(caSecret.data);
+    if (caSecret.created) await d.events.record(o, 'Normal', 'CertificateAuthorityCreated', `etcd CA created in Secret ${o.metadata.name}-etcd-ca`);
+    const specs = etcdLeafSpecs([]);
+    const client = async (suffix: 'operator' | 'apiserver') => {
+      const s = await getOrCreateSecret(d.kube, o, `${o.metadata.name}-etcd-client-${suffix}`, () => {
+        const leaf = issueLeaf(ca, specs[`etcd-client-${suffix}`]!, ctx);
+        return { 'tls.crt': leaf.cert, 'tls.key': leaf.key, 'ca.crt': ca.cert };
+      }, labels);
+      return bundle(s.data);
+    };
+    return { ca, operator: await client('operator'), apiserver: await client('apiserver') };
+  }
+
+  /** Server and peer certificates of one member, kept in a Secret named after the member. */
+  async function memberCertificates(o: Obj, ca: CertBundle, name: string) {
+    const ctx: PkiContext = { ...d.pki, now: d.now() };
+    const address = `${name}.${o.spec.dns.zone}`;
+    const specs = etcdLeafSpecs([{ name, address }]);
+    const s = await getOrCreateSecret(d.kube, o, name, () => {
+      const server = issueLeaf(ca, specs[`etcd-server-${name}`]!, ctx);
+      const peer = issueLeaf(ca, specs[`etcd-peer-${name}`]!, ctx);
+      return { 'server.crt': server.cert, 'server.key': server.key, 'peer.crt': peer.cert, 'peer.key': peer.key, 'ca.crt': ca.cert };
+    }, { 'hardway.dev/etcdcluster': o.metadata.name, 'hardway.dev/member': name });
+    return {
+      server: { cert: s.data['server.crt']!, key: s.data['server.key']!, ca: ca.cert },
+      peer: { cert: s.data['peer.crt']!, key: s.data['peer.key']!, ca: ca.cert },
+    };
+  }
+
+  async function probe(client: EtcdClient, o: Obj, m: Droplet & { machine: string }): Promise<Probe> {
+    const ep = { ip: m.privateIPv4!, dnsName: `${m.machine}.${o.spec.dns.zone}` };
+    const started = process.hrtime.bigint();
+    try {
+      const [health, st] = await Promise.all([client.health(ep), client.status(ep)]);
+      // A learner refuses the member list ("rpc not supported for learner"): only voters are asked.
+      const members = health.healthy && !st.isLearner ? await client.memberList(ep) : undefined;
+      d.metrics?.observeProbe('etcd', health.healthy ? 'healthy' : 'unhealthy', Number(process.hrtime.bigint() - started) / 1e9);
+      return { healthy: health.healthy, memberId: st.memberId, leaderId: st.leaderId, version: st.version, message: health.reason, members };
+    } catch (e) {
+      d.metrics?.observeProbe('etcd', 'failed', Number(process.hrtime.bigint() - started) / 1e9);
+      return { healthy: false, message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  function firewallSpec(o: Obj): FirewallSpec {
+    const uid = o.metadata.uid!;
+    const mgmt = o.spec.firewall.managementCIDRs ?? [];
+    const admin = o.spec.firewall.adminCIDRs ?? [];
+    return {
+      name: `hardway-${o.metadata.namespace}-${o.metadata.name}-etcd`,
+      tags: [ownerTag(uid)],
+      inbound: [
+        { protocol: 'tcp', ports: '2379-2380', targets: { tags: [ownerTag(uid), etcdClientTag(uid)] } },
+        ...(mgmt.length ? [{ protocol: 'tcp' as const, ports: '2379', targets: { addresses: mgmt } }] : []),
+        ...(admin.length ? [{ protocol: 'tcp' as const, ports: '22', targets: { addresses: admin } }] : []),
+      ],
+      outbound: (['tcp', 'udp', 'icmp'] as const).map((protocol) => ({ protocol, ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } })),
+    };
+  }
+
+  /** A-records per member and the firewall: checked when machines change, else every cloudSyncMs. */
+  async function syncCloud(o: Obj, clouds: Clouds, zoneId: string, machines: (Droplet & { machine: string })[]): Promise<boolean> {
+    const m = mem(o.metadata.uid!);
+    const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? ''])]);
+    const nowMs = d.now().getTime();
+    if (m.lastCloudSync && m.lastCloudSync.fingerprint === fingerprint && nowMs - m.lastCloudSync.at < t.cloudSyncMs) return true;
+    const owner = `owner:${o.metadata.uid}`;
+    const records = (await clouds.dns.listRecords(zoneId, { tag: owner })).data;
+    let complete = true;
+    for (const x of machines) {
+      const name = `${x.machine}.${o.spec.dns.zone}`;
+      if (!x.privateIPv4) {
+        complete = false;
+        continue;
+      }
+      const spec = { name, type: 'A' as const, content: x.privateIPv4, ttl: 60, tags: ['managed-by:hardway', owner], comment: `hardway EtcdCluster ${o.metadata.namespace}/${o.metadata.name}` };
+      const existing = records.find((r) => r.name === name && r.type === 'A');
+      if (!existing) {
+        await clouds.dns.createRecord(zoneId, spec);
+        await d.events.record(o, 'Normal', 'DNSRecordCreated', `${name} → ${x.privateIPv4}`);
+      } else if (existing.content !== x.privateIPv4) {
+        await clouds.dns.updateRecord(zoneId, existing.id, spec);
+      }
+    }
+    const wanted = new Set(machines.map((x) => `${x.machine}.${o.spec.dns.zone}`));
+    for (const r of records.filter((r) => !wanted.has(r.name))) {
+      await clouds.dns.deleteRecord(zoneId, r.id);
+      await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} (member removed)`);
+    }
+    const fw = firewallSpec(o);
+    const existing = (await clouds.compute.listFirewalls()).data.find((f) => f.name === fw.name);
+    if (!existing) {
+      await clouds.compute.createFirewall(fw);
+      await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+    } else if (JSON.stringify([existing.tags, existing.inbound, existing.outbound]) !== JSON.stringify([fw.tags, fw.inbound, fw.outbound])) {
+      await clouds.compute.updateFirewall(existing.id, fw);
+    }
+    if (complete) m.lastCloudSync = { fingerprint, at: nowMs };
+    return complete;
+  }
+
+  async function createMachine(o: Obj, clouds: Clouds, ca: CertBundle, name: string, cluster: string[], state: 'new' | 'existing', log: Logger): Promise<Droplet> {
+    const zone = o.spec.dns.zone;
+    const certs = await memberCertificates(o, ca, name);
+    const node = renderEtcdMember({
+      member: { name, address: `${name}.${zone}` },
+      cluster: cluster.map((n) => ({ name: n, address: `${n}.${zone}` })),
+      token: o.metadata.uid!,
+      state,
+      version: o.spec.version,
+      certs: { ca: ca.cert, ...certs },
+    });
+    const uid = o.metadata.uid!;
+    const m = o.spec.machine;
+    // Look up by tag right before creating: never a second droplet for the same machine.
+    const already = await clouds.droplets.withTags(ownerTag(uid), machineTag(name));
+    if (already.length) return already[0]!;
+    const created = await clouds.compute.createDroplets([
+      {
+        name,
+        region: m.region,
+        size: m.size,
+        image: m.image,
+        sshKeys: m.sshKeys,
+        vpcUUID: m.vpcUUID,
+        tags: [FLEET_TAG, ownerTag(uid), machineTag(name), versionTag(o.spec.version), ...(m.tags ?? [])],
+        userData: node.userData,
+      },
+    ]);
+    clouds.droplets.invalidate(ownerTag(uid));
+    log.info({ machine: name, dropletId: created.data[0]?.id }, 'droplet created');
+    await d.events.record(o, 'Normal', 'MachineCreated', `droplet ${name} (${m.size} in ${m.region})`);
+    return created.data[0]!;
+  }
+
+  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdClient; machines: (Droplet & { machine: string })[]; members: EtcdMemberInfo[]; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
+    const { clouds, client, log } = ctx;
+    const zone = o.spec.dns.zone;
+    const peer = (name: string) => `https://${name}.${zone}:2380`;
+    switch (action.kind) {
+      case 'create-seed': {
+        const name = dropletName(o.metadata.name, 'EtcdCluster', d.randomBytes(5));
+        await createMachine(o, clouds, ctx.ca, name, [name], 'new', log);
+        return `creating the first member ${name}`;
+      }
+      case 'create-machine': {
+        const cluster = ctx.members.map((m) => machineOf(m.peerURLs[0]!));
+        await createMachine(o, clouds, ctx.ca, action.machine, cluster, 'existing', log);
+        return `creating member ${action.machine}`;
+      }
+      case 'add-member': {
+        const name = dropletName(o.metadata.name, 'EtcdCluster', d.randomBytes(5));
+        const added = await client.memberAdd(ctx.healthyEp!, peer(name), true);
+        await d.events.record(o, 'Normal', 'MemberAdded', `${name} added as a learner (member ${added.id})`);
+        return `adding member ${name}`;
+      }
+      case 'promote':
+        await client.memberPromote(ctx.healthyEp!, action.memberId);
+        await d.events.record(o, 'Normal', 'MemberPromoted', `${action.machine} is a voting member`);
+        return `promoted ${action.machine}`;
+      case 'remove-member':
+        await client.memberRemove(ctx.healthyEp!, action.memberId);
+        await d.events.record(o, 'Normal', 'MemberRemoved', `${action.machine}: ${action.why}`);
+        return `removed member ${action.machine}`;
+      case 'delete-machine': {
+        await clouds.compute.deleteDroplet(action.dropletId);
+        clouds.droplets.invalidate(ownerTag(o.metadata.uid!));
+        await d.kube.delete(Secrets, { namespace: o.metadata.namespace, name: action.machine });
+        await d.events.record(o, 'Normal', 'MachineDeleted', `droplet ${action.machine}: ${action.why}`);
+        return `deleted droplet ${action.machine}`;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  async function reconcileDelete(o: Obj, log: Logger): Promise<ReconcileResult | void> {
+    if (!o.metadata.finalizers?.includes(FINALIZER)) return;
+    const deleting = (reason: string, message: string): ConditionInput => ({ type: T.Deleting, status: 'True', reason, message });
+    const users = d.dependents(o.metadata.namespace!, o.metadata.name);
+    if (users.length) {
+      await status(o, [deleting(Reason.WaitingForDependents, `ControlPlane ${users.join(', ')} still uses this etcd cluster; delete it first`)]);
+      return { requeueAfterMs: t.waitMs };
+    }
+    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name);
+    if ('reason' in clouds) {
+      await status(o, [deleting(clouds.reason, `${clouds.message}: cannot clean up DigitalOcean and Cloudflare; restore it, or remove the finalizer ${FINALIZER} and clean up by hand`)]);
+      return { requeueAfterMs: t.steadyMs };
+    }
+    const uid = o.metadata.uid!;
+    const zone = (await clouds.dns.findZone(o.spec.dns.zone)).data;
+    if (zone) for (const r of (await clouds.dns.listRecords(zone.id, { tag: `owner:${uid}` })).data) await clouds.dns.deleteRecord(zone.id, r.id);
+    const fwName = firewallSpec(o).name;
+    for (const f of (await clouds.compute.listFirewalls()).data.filter((f) => f.name === fwName)) await clouds.compute.deleteFirewall(f.id);
+    await clouds.compute.deleteDropletsByTag(ownerTag(uid));
+    clouds.droplets.invalidate(ownerTag(uid));
+    const left = await clouds.droplets.withTags(ownerTag(uid));
+    if (left.length) {
+      await status(o, [deleting(Reason.Deleting, `${left.length} droplets still being deleted`)]);
+      return { requeueAfterMs: t.waitMs };
+    }
+    const secrets = await d.kube.list(Secrets, { namespace: o.metadata.namespace, labelSelector: `hardway.dev/etcdcluster=${o.metadata.name}` });
+    for (const s of secrets.items) await d.kube.delete(Secrets, s.metadata, { uid: s.metadata.uid });
+    await d.kube.removeFinalizer(EtcdClusters, o, FINALIZER);
+    log.info('cleaned up: DNS records, firewall, droplets and Secrets are gone');
+    await d.events.record(o, 'Normal', 'Deleted', 'DNS records, firewall, droplets and Secrets removed');
+  }
+
+  const reconcile: Reconcile = async (key, { log }) => {
+    const cached = d.get(key);
+    if (!cached) return;
+    // Work on the defaulted object: servers that predate a default (or objects written before it) lack it.
+    const o = { ...cached, spec: validateEtcdCluster(cached).object.spec } as Obj;
+    if (o.metadata.deletionTimestamp) return reconcileDelete(o, log);
+    if (!o.metadata.finalizers?.includes(FINALIZER)) {
+      await d.kube.addFinalizer(EtcdClusters, o, FINALIZER);
+      return; // the finalizer change wakes us again
+    }
+    if (o.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') {
+      await status(o, [{ type: T.Paused, status: 'True', reason: Reason.Paused, message: `annotation ${PAUSED_ANNOTATION} is "true"` }]);
+      return;
+    }
+    const { problems } = validateEtcdCluster(cached);
+    if (problems.length) throw new TerminalError(Reason.InvalidSpec, formatProblems(problems));
+
+    const notPaused: ConditionInput = { type: T.Paused, status: 'False', reason: Reason.NotPaused };
+    const notDeleting: ConditionInput = { type: T.Deleting, status: 'False', reason: Reason.NotDeleting };
+    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name);
+    if ('reason' in clouds) {
+      await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: clouds.reason, message: clouds.message }]);
+      await d.events.record(o, 'Warning', clouds.reason, clouds.message);
+      return { requeueAfterMs: t.steadyMs };
+    }
+    try {
+      return await converge(o, clouds, log, [notPaused, notDeleting]);
+    } catch (e) {
+      if (e instanceof CloudError && e.unauthorized) {
+        const message = `the ${e.provider} token in Secret ${o.spec.credentialsRef.name} was refused (${e.detail})`;
+        await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: Reason.CredentialsInvalid, message }]);
+        await d.events.record(o, 'Warning', Reason.CredentialsInvalid, message);
+        return { requeueAfterMs: t.steadyMs };
+      }
+      if (e instanceof CloudError && e.rateLimited) {
+        log.warn({ provider: e.provider, retryAfterSeconds: e.retryAfterSeconds }, 'rate limited; requeueing');
+        return { requeueAfterMs: Math.max(1, e.retryAfterSeconds ?? 60) * 1000 };
+      }
+      if (e instanceof CloudError && e.status === 422) {
+        // DigitalOcean refused the machine (size, image or region not available, droplet limit): say so.
+        const message = `${e.operation}: ${e.detail}`;
+        await status(o, [notPaused, notDeleting, { type: T.MachinesProvisioned, status: 'False', reason: Reason.ProvisioningFailed, message }, { type: T.Ready, status: 'False', reason: Reason.ProvisioningFailed, message }]);
+        await d.events.record(o, 'Warning', Reason.ProvisioningFailed, message);
+        throw e;
+      }
+      if (e instanceof EtcdError && /unhealthy cluster|not in sync|too many learner|can only promote/i.test(e.message)) {
+        log.info({ err: e.message }, 'etcd is not ready for a membership change yet; requeueing');
+        return { requeueAfterMs: t.waitMs };
+      }
+      throw e;
+    }
+  };
+
+  async function converge(o: Obj, clouds: Clouds, log: Logger, base: ConditionInput[]): Promise<ReconcileResult> {
+    const uid = o.metadata.uid!;
+    const m = mem(uid);
+    const nowMs = d.now().getTime();
+    const certs = await certificates(o);
+    const certCondition: ConditionInput = { type: T.CertificatesAvailable, status: 'True', reason: Reason.CertificatesAvailable, message: `CA in Secret ${o.metadata.name}-etcd-ca` };
+    const zone = (await clouds.dns.findZone(o.spec.dns.zone)).data;
+    if (!zone) {
+      const message = `the Cloudflare token cannot see zone ${o.spec.dns.zone}`;
+      await status(o, [...base, certCondition, { type: T.DNSReady, status: 'False', reason: Reason.DNSRecordsNotReady, message }, { type: T.Ready, status: 'False', reason: Reason.DNSRecordsNotReady, message }]);
+      return { requeueAfterMs: t.steadyMs };
+    }
+
+    const droplets = (await clouds.droplets.withTags(ownerTag(uid))).map((x) => ({ ...x, machine: tagValue(x.tags, 'hardway:machine:') ?? x.name }));
+    const dnsComplete = await syncCloud(o, clouds, zone.id, droplets);
+
+    const client = new EtcdClient({ ca: certs.ca.cert, cert: certs.operator.cert, key: certs.operator.key }, { timeoutMs: t.probeTimeoutMs });
+    const reachable = droplets.filter((x) => x.status === 'active' && x.privateIPv4);
+    const probes = new Map(await Promise.all(reachable.map(async (x) => [x.machine, await probe(client, o, x)] as const)));
+    const authority = [...probes.entries()].find(([, p]) => p.members);
+    const etcdMembers = authority?.[1].members;
+    for (const x of droplets) {
+      const healthy = probes.get(x.machine)?.healthy === true;
+      if (healthy) m.unhealthySince.delete(x.machine);
+      else if (!m.unhealthySince.has(x.machine)) m.unhealthySince.set(x.machine, nowMs);
+    }
+    if ([...probes.values()].some((p) => p.healthy)) m.lastHealthyAt = nowMs;
+    const leaderId = [...probes.values()].find((p) => p.leaderId)?.leaderId;
+    const members: MemberView[] | undefined = etcdMembers?.map((e) => {
+      const machine = machineOf(e.peerURLs[0]!);
+      return {
+        id: e.id,
+        name: e.name,
+        machine,
+        isLearner: e.isLearner,
+        healthy: probes.get(machine)?.healthy === true,
+        unhealthySince: m.unhealthySince.get(machine) ?? (probes.get(machine)?.healthy ? undefined : nowMs),
+        leader: e.id === leaderId,
+      };
+    });
+    const machines: MachineView[] = droplets.map((x) => ({ name: x.machine, dropletId: x.id, active: x.status === 'active', privateIP: x.privateIPv4, version: tagValue(x.tags, 'hardway:version:') }));
+    const action = plan({ replicas: o.spec.replicas, version: o.spec.version, machines, members, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs });
+    log.debug(
+      { probes: Object.fromEntries([...probes].map(([k, v]) => [k, { healthy: v.healthy, ...(v.message ? { message: v.message } : {}) }])), members: members?.map((x) => `${x.machine}${x.isLearner ? ' (learner)' : ''}${x.name ? '' : ' (not started)'}`), action: action.kind, ...(action.kind === 'wait' ? { why: action.why } : {}) },
+      'observed',
+    );
+    const healthyEp = authority ? { ip: droplets.find((x) => x.machine === authority[0])!.privateIPv4!, dnsName: `${authority[0]}.${o.spec.dns.zone}` } : undefined;
+    const did = await execute(o, action, { clouds, ca: certs.ca, client, machines: droplets, members: etcdMembers ?? [], healthyEp, log });
+    if (did) log.info({ action: action.kind }, did);
+
+    // Status: machines as the tags say, members as etcd says, conditions from both.
+    const after = action.kind === 'create-seed' || action.kind === 'create-machine' || action.kind === 'delete-machine' ? await clouds.droplets.withTags(ownerTag(uid)) : droplets;
+    const statusMembers: EtcdMember[] = after.map((x) => {
+      const machine = tagValue(x.tags, 'hardway:machine:') ?? x.name;
+      const p = probes.get(machine);
+      const e = etcdMembers?.find((y) => machineOf(y.peerURLs[0]!) === machine);
+      return {
+        name: machine,
+        dropletID: x.id,
+        ...(x.privateIPv4 ? { privateIP: x.privateIPv4 } : {}),
+        ...(x.publicIPv4 ? { publicIP: x.publicIPv4 } : {}),
+        dnsName: `${machine}.${o.spec.dns.zone}`,
+        ...(e ? { memberID: e.id } : {}),
+        healthy: p?.healthy === true,
+        leader: !!e && e.id === leaderId,
+        ...(p?.version ? { version: p.version } : {}),
+        ...(p?.healthy ? { lastProbeTime: d.now().toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+        ...(p && !p.healthy && p.message ? { message: p.message.slice(0, 300) } : {}),
+      };
+    });
+    const conditions = etcdConditions({
+      replicas: o.spec.replicas,
+      version: o.spec.version,
+      machines: after.length,
+      activeMachines: after.filter((x) => x.status === 'active' && x.privateIPv4).length,
+      members,
+      dnsComplete,
+      action,
+      previousHealthy: o.status?.conditions?.find((c) => c.type === T.EtcdClusterHealthy),
+      withinGrace: m.lastHealthyAt !== undefined && nowMs - m.lastHealthyAt < t.graceMs,
+    });
+    const voting = members?.filter((x) => !x.isLearner) ?? [];
+    await status(o, [...base, certCondition, ...conditions], {
+      members: statusMembers,
+      clientEndpoints: statusMembers.map((x) => `https://${x.dnsName}:2379`),
+      caSecretRef: { name: `${o.metadata.name}-etcd-ca` },
+      replicas: after.length,
+      readyReplicas: voting.filter((x) => x.healthy).length,
+      updatedReplicas: after.filter((x) => tagValue(x.tags, 'hardway:version:') === o.spec.version).length,
+    });
+    const ready = conditions.find((c) => c.type === T.Ready)?.status === 'True';
+    return { requeueAfterMs: ready && action.kind === 'none' ? t.steadyMs : t.waitMs };
+  }
+
+  const onTerminalError = async (key: string, err: TerminalError) => {
+    const o = d.get(key);
+    if (!o) return;
+    await status(o, [{ type: T.Ready, status: 'False', reason: err.reason, message: err.message }]);
+    await d.events.record(o, 'Warning', err.reason, err.message);
+  };
+
+  return { reconcile, onTerminalError };
+}
+
+export interface ConditionFacts {
+  replicas: number;
+  version: string;
+  machines: number;
+  activeMachines: number;
+  members?: MemberView[];
+  dnsComplete: boolean;
+  action: Action;
+  previousHealthy?: { status: 'True' | 'False' | 'Unknown'; reason: string; message?: string };
+  /** A member answered within the grace period. */
+  withinGrace: boolean;
+}
+
+/** The conditions an EtcdCluster reports, from what was observed and decided. Pure. */
+export function etcdConditions(f: ConditionFacts): ConditionInput[] {
+  const c: ConditionInput[] = [];
+  const voting = f.members?.filter((m) => !m.isLearner) ?? [];
+  const healthy = voting.filter((m) => m.healthy).length;
+  c.push(
+    f.activeMachines === f.replicas && f.machines === f.replicas
+      ? { type: T.MachinesProvisioned, status: 'True', reason: Reason.Provisioned, message: `${f.machines} droplets running` }
+      : { type: T.MachinesProvisioned, status: 'False', reason: Reason.Provisioning, message: `${f.activeMachines}/${f.replicas} droplets running${f.machines > f.replicas ? `, ${f.machines - f.replicas} to remove` : ''}` },
+  );
+  c.push(f.dnsComplete ? { type: T.DNSReady, status: 'True', reason: Reason.DNSRecordsReady, message: 'one A record per member' } : { type: T.DNSReady, status: 'False', reason: Reason.DNSRecordsNotReady, message: 'waiting for droplet addresses' });
+  let health: ConditionInput;
+  if (!f.members) {
+    health =
+      f.withinGrace && f.previousHealthy
+        ? { type: T.EtcdClusterHealthy, status: f.previousHealthy.status, reason: f.previousHealthy.reason, message: f.previousHealthy.message }
+        : f.machines === 0
+          ? { type: T.EtcdClusterHealthy, status: 'Unknown', reason: Reason.HealthUnknown, message: 'no members yet' }
+          : { type: T.EtcdClusterHealthy, status: 'Unknown', reason: Reason.ConnectionDown, message: 'no member answers' };
+  } else {
+    const message = `${healthy}/${voting.length} members healthy, quorum needs ${quorum(voting.length)}`;
+    health = healthy === voting.length && voting.length > 0 ? { type: T.EtcdClusterHealthy, status: 'True', reason: Reason.Healthy, message } : { type: T.EtcdClusterHealthy, status: 'False', reason: Reason.NotHealthy, message };
+  }
+  c.push(health);
+  const n = voting.length;
+  const outdated = f.action.kind === 'add-member' && n === f.replicas;
+  c.push(n < f.replicas && f.members ? { type: T.ScalingUp, status: 'True', reason: Reason.ScalingUp, message: `${n} → ${f.replicas} members, one at a time` } : { type: T.ScalingUp, status: 'False', reason: Reason.NotScalingUp });
+  c.push(n > f.replicas ? { type: T.ScalingDown, status: 'True', reason: Reason.ScalingDown, message: `${n} → ${f.replicas} members, one at a time` } : { type: T.ScalingDown, status: 'False', reason: Reason.NotScalingDown });
+  c.push(outdated || (f.action.kind === 'remove-member' && /version/.test(f.action.why)) ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing members with etcd ${f.version}` } : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut });
+  const notTrue = c.find((x) => ['MachinesProvisioned', 'DNSReady', 'EtcdClusterHealthy'].includes(x.type) && x.status !== 'True');
+  const busy = c.find((x) => ['ScalingUp', 'ScalingDown', 'RollingOut'].includes(x.type) && x.status === 'True');
+  const waiting = f.action.kind === 'wait' ? f.action.why : undefined;
+  c.push(
+    !notTrue && !busy && f.action.kind === 'none'
+      ? { type: T.Ready, status: 'True', reason: Reason.Ready, message: health.message }
+      : { type: T.Ready, status: 'False', reason: notTrue?.reason ?? busy?.reason ?? Reason.NotReady, message: notTrue?.message ?? busy?.message ?? waiting ?? 'converging' },
+  );
+  return c;
+}
+

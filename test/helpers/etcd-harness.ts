@@ -1,0 +1,104 @@
+// Everything an EtcdCluster converge test needs: the in-memory API server, the cloud fakes (contract
+// checked), the node simulator (real etcd), and the real controller with short timings.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { FakeKube } from '../../src/kube/fake.ts';
+import { Informer, enqueueOwn } from '../../src/kube/informer.ts';
+import { EtcdClusters, Secrets } from '../../src/kube/resources.ts';
+import { Controller } from '../../src/runtime/controller.ts';
+import { EventRecorder } from '../../src/runtime/events.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
+import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
+import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
+import { CloudFactory } from '../../src/controllers/clouds.ts';
+import { etcdClusterController, type EtcdTiming } from '../../src/controllers/etcdcluster/reconciler.ts';
+import { generateKey } from '../../src/pki/x509.ts';
+import type { Observed } from '../../src/controllers/status.ts';
+import type { EtcdCluster } from '../../src/api/v1alpha1/index.ts';
+import { digitalOceanContract, cloudflareContract } from './contracts.ts';
+import { NodeSimulator } from './simulator.ts';
+import { sampleOf } from './samples.ts';
+
+export type Cluster = EtcdCluster & Observed;
+
+export const FAST: Partial<EtcdTiming> = { waitMs: 300, steadyMs: 1_000, unhealthyAfterMs: 4_000, graceMs: 3_000, probeTimeoutMs: 1_000, cloudSyncMs: 60_000 };
+
+export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDelayMs?: number } = {}) {
+  const root = mkdtempSync(path.join(tmpdir(), 'hardway-etcd-harness-'));
+  const kube = new FakeKube();
+  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_harness'], provisionDelayMs: o.provisionDelayMs ?? 300, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
+  const dns = await new FakeCloudflare({ tokens: ['cf-harness'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
+  const sim = new NodeSimulator(compute, dns, path.join(root, 'nodes')).start();
+  const lines: Record<string, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }) });
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_harness'), 'cloudflare-api-token': b64('cf-harness') } });
+  const informer = new Informer<Cluster>(kube.listWatch<Cluster>(EtcdClusters), { name: 'etcd' });
+  const events = new EventRecorder(kube, { component: 'hardway', log });
+  const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500 });
+  const c = etcdClusterController({
+    kube,
+    get: (key) => informer.get(key),
+    dependents: () => [],
+    clouds,
+    events,
+    fieldManager: 'hardway',
+    now: () => new Date(),
+    randomBytes: (n) => randomBytes(n),
+    pki: { newKey: generateKey, randomHex: (n) => randomBytes(n).toString('hex') },
+    timing: { ...FAST, ...o.timing },
+  });
+  const controller = new Controller({ kind: 'EtcdCluster', reconcile: c.reconcile, onTerminalError: c.onTerminalError, log, concurrency: 2 });
+  informer.on(enqueueOwn(controller.enqueue));
+  await informer.start();
+  controller.start();
+
+  /** Resolves when pred holds for the object (checked on every change), or fails after ms. */
+  const until = (name: string, what: string, pred: (o: Cluster | undefined) => boolean, ms = 60_000) =>
+    new Promise<Cluster | undefined>((resolve, reject) => {
+      const check = () => {
+        const obj = informer.get(`ns/${name}`);
+        if (pred(obj)) {
+          clearTimeout(timer);
+          resolve(obj);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        const obj = informer.get(`ns/${name}`);
+        reject(new Error(`${what}: not within ${ms} ms; conditions: ${JSON.stringify(obj?.status?.conditions?.map((x) => [x.type, x.status, x.message]))}; last log: ${JSON.stringify(lines.slice(-6).map((l) => l.msg + ' ' + (l.err?.message ?? l.action ?? '')))}`));
+      }, ms);
+      if (!check()) informer.on(() => void check());
+    });
+
+  return {
+    kube,
+    compute,
+    dns,
+    sim,
+    controller,
+    informer,
+    lines,
+    until,
+    sample(name = 'demo', replicas = 3): Cluster {
+      const obj = sampleOf('EtcdCluster') as unknown as Cluster;
+      obj.metadata = { name, namespace: 'ns' };
+      obj.spec.replicas = replicas as 1 | 3 | 5 | 7;
+      return obj;
+    },
+    async stop() {
+      await controller.stop();
+      await informer.stop();
+      await sim.stop();
+      await compute.stop();
+      await dns.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export const condition = (o: Cluster | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
