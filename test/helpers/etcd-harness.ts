@@ -32,7 +32,7 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
   const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_harness'], provisionDelayMs: o.provisionDelayMs ?? 300, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
   const dns = await new FakeCloudflare({ tokens: ['cf-harness'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
   const sim = new NodeSimulator(compute, dns, path.join(root, 'nodes')).start();
-  const lines: Record<string, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const lines: Record<string, any>[] = [];
   const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }) });
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_harness'), 'cloudflare-api-token': b64('cf-harness') } });

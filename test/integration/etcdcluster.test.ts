@@ -30,3 +30,99 @@ test('from nothing to a Ready 3-member cluster: droplets, DNS, firewall, certifi
     await h.stop();
   }
 });
+
+test('paused, invalid, and without (or with refused) credentials: clear conditions, nothing created', { timeout: 60_000 }, async () => {
+  const h = await etcdHarness();
+  try {
+    const paused = h.sample('paused');
+    paused.metadata.annotations = { 'hardway.dev/paused': 'true' };
+    await h.kube.create(EtcdClusters, paused);
+    const p = await h.until('paused', 'Paused', (o) => condition(o, 'Paused')?.status === 'True');
+    assert.equal(condition(p, 'Paused')!.reason, 'Paused');
+
+    const invalid = h.sample('invalid');
+    (invalid.spec as { replicas: number }).replicas = 4;
+    await h.kube.create(EtcdClusters, invalid);
+    const i = await h.until('invalid', 'InvalidSpec', (o) => condition(o, 'Ready')?.reason === 'InvalidSpec');
+    assert.match(condition(i, 'Ready')!.message!, /spec\.replicas: must be one of 1, 3, 5, 7; got 4/);
+
+    const nocreds = h.sample('nocreds');
+    nocreds.spec.credentialsRef.name = 'missing';
+    await h.kube.create(EtcdClusters, nocreds);
+    const n = await h.until('nocreds', 'CredentialsNotFound', (o) => condition(o, 'Ready')?.reason === 'CredentialsNotFound');
+    assert.equal(condition(n, 'Ready')!.message, 'Secret ns/missing does not exist');
+
+    await h.kube.create(Secrets, { metadata: { name: 'wrong', namespace: 'ns' }, data: { 'digitalocean-token': Buffer.from('dop_v1_wrong').toString('base64'), 'cloudflare-api-token': Buffer.from('cf-harness').toString('base64') } });
+    const wrong = h.sample('wrong');
+    wrong.spec.credentialsRef.name = 'wrong';
+    await h.kube.create(EtcdClusters, wrong);
+    const w = await h.until('wrong', 'CredentialsInvalid', (o) => condition(o, 'Ready')?.reason === 'CredentialsInvalid');
+    assert.match(condition(w, 'Ready')!.message!, /the digitalocean token in Secret wrong was refused/);
+    assert.ok(!JSON.stringify(w!.status).includes('dop_v1_wrong'), 'the token never appears in status');
+
+    assert.equal(h.compute.droplets.size, 0, 'nothing was created for any of them');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('heal a dead node and a droplet deleted out of band, scale 3→1 step by step, then delete everything', { timeout: 300_000 }, async () => {
+  const h = await etcdHarness();
+  const healthHistory: string[] = [];
+  h.informer.on((e) => {
+    const m = condition(e.object, 'EtcdClusterHealthy')?.message;
+    if (m && healthHistory.at(-1) !== m) healthHistory.push(m);
+  });
+  try {
+    await h.kube.create(EtcdClusters, h.sample('demo', 3));
+    const ready = await h.until('demo', 'Ready', (o) => condition(o, 'Ready')?.status === 'True', 150_000);
+    const original = ready!.status!.members!.map((m) => m.name);
+
+    // A node dies (its droplet stays): noticed, then replaced once unhealthy for long enough.
+    const victim = ready!.status!.members!.find((m) => !m.leader)!.name;
+    await h.sim.kill(victim);
+    await h.until('demo', 'noticed', (o) => /^2\/3 members healthy/.test(condition(o, 'EtcdClusterHealthy')?.message ?? ''), 30_000);
+    const healed = await h.until('demo', 'healed', (o) => condition(o, 'Ready')?.status === 'True' && !o!.status!.members!.some((m) => m.name === victim), 120_000);
+    assert.equal(healed!.status!.members!.length, 3);
+    assert.ok(![...h.compute.droplets.values()].some((d) => d.name === victim), 'the dead member’s droplet was deleted');
+
+    // A droplet deleted behind our back: its member is removed and replaced.
+    const gone = healed!.status!.members!.find((m) => !m.leader)!;
+    h.compute.droplets.delete(gone.dropletID!);
+    const again = await h.until('demo', 'replaced', (o) => condition(o, 'Ready')?.status === 'True' && !o!.status!.members!.some((m) => m.name === gone.name), 120_000);
+    assert.equal(again!.status!.members!.length, 3);
+
+    // 3 → 1, one member at a time.
+    const replicaCounts: number[] = [];
+    h.informer.on((e) => {
+      const n = e.object.status?.members?.length;
+      if (n !== undefined && replicaCounts.at(-1) !== n) replicaCounts.push(n);
+    });
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'demo' }, { spec: { replicas: 1 } });
+    await h.until('demo', 'scaling down', (o) => condition(o, 'ScalingDown')?.status === 'True', 30_000);
+    const one = await h.until('demo', '1 member', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.members!.length === 1 && o!.metadata.generation === o!.status!.observedGeneration, 120_000);
+    assert.deepEqual(replicaCounts.filter((n) => n < 3), [2, 1], 'one step at a time');
+    assert.equal(condition(one, 'EtcdClusterHealthy')!.message, '1/1 members healthy, quorum needs 1');
+    assert.equal(h.compute.droplets.size, 1);
+    assert.equal([...h.dns.records.values()].length, 1, 'records of removed members deleted');
+
+    // Quorum held throughout: never fewer healthy voters than a majority.
+    for (const m of healthHistory) {
+      const [, healthy, , need] = m.match(/^(\d+)\/(\d+) members healthy, quorum needs (\d+)$/) ?? [];
+      if (healthy) assert.ok(Number(healthy) >= Number(need), `quorum lost: ${m} (history: ${healthHistory.join(' | ')})`);
+    }
+    assert.ok(original.length === 3);
+
+    // Delete: DNS, firewall, droplets and Secrets go, then the object.
+    await h.kube.delete(EtcdClusters, { namespace: 'ns', name: 'demo' });
+    await h.until('demo', 'deleted', (o) => o === undefined, 60_000);
+    assert.equal(h.compute.droplets.size, 0);
+    assert.equal(h.dns.records.size, 0);
+    assert.equal(h.compute.firewalls.size, 0);
+    assert.deepEqual((await h.kube.list(Secrets, { namespace: 'ns', labelSelector: 'hardway.dev/etcdcluster=demo' })).items, []);
+    assert.deepEqual(h.compute.violations, []);
+    assert.deepEqual(h.dns.violations, []);
+  } finally {
+    await h.stop();
+  }
+});
