@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { EventEmitter } from 'node:events';
 import { FakeKube } from '../../src/kube/fake.ts';
 import { Informer, enqueueOwn } from '../../src/kube/informer.ts';
 import { EtcdClusters, Secrets } from '../../src/kube/resources.ts';
@@ -33,28 +34,49 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
   const dns = await new FakeCloudflare({ tokens: ['cf-harness'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
   const sim = new NodeSimulator(compute, dns, path.join(root, 'nodes')).start();
   const lines: Record<string, any>[] = [];
-  const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }) });
+  // Anything a test may wait for: object changes, log lines, cloud state (checked on those events).
+  const bus = new EventEmitter();
+  bus.setMaxListeners(100);
+  const log = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write: (c, _e, cb) => {
+        lines.push(JSON.parse(String(c)));
+        bus.emit('change');
+        cb();
+      },
+    }),
+  });
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_harness'), 'cloudflare-api-token': b64('cf-harness') } });
-  const informer = new Informer<Cluster>(kube.listWatch<Cluster>(EtcdClusters), { name: 'etcd' });
   const events = new EventRecorder(kube, { component: 'hardway', log });
-  const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500 });
-  const c = etcdClusterController({
-    kube,
-    get: (key) => informer.get(key),
-    dependents: () => [],
-    clouds,
-    events,
-    fieldManager: 'hardway',
-    now: () => new Date(),
-    randomBytes: (n) => randomBytes(n),
-    pki: { newKey: generateKey, randomHex: (n) => randomBytes(n).toString('hex') },
-    timing: { ...FAST, ...o.timing },
-  });
-  const controller = new Controller({ kind: 'EtcdCluster', reconcile: c.reconcile, onTerminalError: c.onTerminalError, log, concurrency: 2 });
-  informer.on(enqueueOwn(controller.enqueue));
+  // The operator: rebuilt from nothing by restart(), as after a crash (no memory, no caches).
+  const boot = async () => {
+    const informer = new Informer<Cluster>(kube.listWatch<Cluster>(EtcdClusters), { name: 'etcd' });
+    const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500 });
+    const c = etcdClusterController({
+      kube,
+      get: (key) => informer.get(key),
+      dependents: () => [],
+      clouds,
+      events,
+      fieldManager: 'hardway',
+      now: () => new Date(),
+      randomBytes: (n) => randomBytes(n),
+      pki: { newKey: generateKey, randomHex: (n) => randomBytes(n).toString('hex') },
+      timing: { ...FAST, ...o.timing },
+    });
+    const controller = new Controller({ kind: 'EtcdCluster', reconcile: c.reconcile, onTerminalError: c.onTerminalError, log, concurrency: 2 });
+    informer.on(enqueueOwn(controller.enqueue));
+    await informer.start();
+    controller.start();
+    return { informer, controller };
+  };
+  let op = await boot();
+  // Watches for until(): one informer for the test's whole life, independent of operator restarts.
+  const informer = new Informer<Cluster>(kube.listWatch<Cluster>(EtcdClusters), { name: 'test' });
+  informer.on(() => bus.emit('change'));
   await informer.start();
-  controller.start();
 
   /** Resolves when pred holds for the object (checked on every change), or fails after ms. */
   const until = (name: string, what: string, pred: (o: Cluster | undefined) => boolean, ms = 60_000) =>
@@ -63,16 +85,18 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
         const obj = informer.get(`ns/${name}`);
         if (pred(obj)) {
           clearTimeout(timer);
+          bus.off('change', check);
           resolve(obj);
           return true;
         }
         return false;
       };
       const timer = setTimeout(() => {
+        bus.off('change', check);
         const obj = informer.get(`ns/${name}`);
         reject(new Error(`${what}: not within ${ms} ms; conditions: ${JSON.stringify(obj?.status?.conditions?.map((x) => [x.type, x.status, x.message]))}; last log: ${JSON.stringify(lines.slice(-6).map((l) => l.msg + ' ' + (l.err?.message ?? l.action ?? '')))}`));
       }, ms);
-      if (!check()) informer.on(() => void check());
+      if (!check()) bus.on('change', check);
     });
 
   return {
@@ -80,9 +104,17 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
     compute,
     dns,
     sim,
-    controller,
+    get controller() {
+      return op.controller;
+    },
     informer,
     lines,
+    /** Kills the operator (no clean shutdown) and starts a new one. */
+    async restart() {
+      void op.controller.stop();
+      await op.informer.stop();
+      op = await boot();
+    },
     until,
     sample(name = 'demo', replicas = 3): Cluster {
       const obj = sampleOf('EtcdCluster') as unknown as Cluster;
@@ -91,7 +123,8 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
       return obj;
     },
     async stop() {
-      await controller.stop();
+      await op.controller.stop();
+      await op.informer.stop();
       await informer.stop();
       await sim.stop();
       await compute.stop();

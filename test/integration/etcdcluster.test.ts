@@ -126,3 +126,32 @@ test('heal a dead node and a droplet deleted out of band, scale 3→1 step by st
     await h.stop();
   }
 });
+
+test('every cloud write answered by a lost connection, the operator restarted twice, 429 and 5xx storms: no duplicate, same result', { timeout: 300_000 }, async () => {
+  const h = await etcdHarness();
+  try {
+    // Every create, update and delete is carried out, but the answer never arrives.
+    h.compute.loseResponses(1_000, (m) => m !== 'GET');
+    h.dns.loseResponses(1_000, (m) => m !== 'GET');
+    // And the first reads meet 5xx storms (retried) and a burst limit (requeued after retry-after).
+    h.compute.failNext(6, 503, (m) => m === 'GET');
+    h.compute.burstRetryAfterSeconds = 1;
+    await h.kube.create(EtcdClusters, h.sample('demo', 3));
+    await h.until('demo', 'rate limited', () => h.lines.some((l) => l.msg === 'rate limited; requeueing'), 30_000);
+    h.compute.burstRetryAfterSeconds = undefined;
+    await h.until('demo', 'first droplet', () => h.compute.droplets.size >= 1, 60_000);
+    await h.restart();
+    await h.until('demo', 'second droplet', () => h.compute.droplets.size >= 2, 90_000);
+    await h.restart();
+    const ready = await h.until('demo', 'Ready', (o) => condition(o, 'Ready')?.status === 'True', 200_000);
+    assert.equal(ready!.status!.members!.length, 3);
+    assert.equal(h.compute.droplets.size, 3, 'exactly three droplets: a lost answer never became a second droplet');
+    assert.equal(new Set([...h.compute.droplets.values()].map((d) => d.name)).size, 3);
+    assert.equal(h.dns.records.size, 3, 'exactly one record per member (81058 adopted, not duplicated)');
+    assert.equal(h.compute.firewalls.size, 1);
+    assert.deepEqual(h.compute.violations, []);
+    assert.deepEqual(h.dns.violations, []);
+  } finally {
+    await h.stop();
+  }
+});

@@ -57,6 +57,12 @@ export class FakeCloudflare {
     this.faults.push({ remaining: count, status });
   }
 
+  /** The next n matching requests are carried out but their answers lost (a crash right after the call). */
+  loseResponses(count: number, match: (method: string, path: string) => boolean): void {
+    this.lost.push({ remaining: count, match });
+  }
+  private lost: { remaining: number; match: (method: string, path: string) => boolean }[] = [];
+
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -134,6 +140,12 @@ export class FakeCloudflare {
     }
     this.calls.push({ method, path: url.pathname, query: url.search, status });
     if (this.o.contract) for (const v of this.o.contract.checkResponse(method, url.pathname, status, out)) this.violations.push(`response ${v}`);
+    const lose = status < 400 && this.lost.find((l) => l.remaining > 0 && l.match(method, url.pathname));
+    if (lose) {
+      lose.remaining--;
+      res.socket?.destroy();
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(out));
   }

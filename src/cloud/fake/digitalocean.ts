@@ -104,6 +104,15 @@ export class FakeDigitalOcean {
     this.faults.push({ remaining: count, status, match });
   }
 
+  /**
+   * The next n matching requests are carried out, but the connection is cut before the answer: what the
+   * client sees when the operator crashes, or the network fails, right after the call.
+   */
+  loseResponses(count: number, match: (method: string, path: string) => boolean): void {
+    this.lost.push({ remaining: count, match });
+  }
+  private lost: { remaining: number; match: (method: string, path: string) => boolean }[] = [];
+
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -161,6 +170,12 @@ export class FakeDigitalOcean {
     this.calls.push({ method, path: url.pathname, query: url.search, status, token: token.slice(0, 6) });
     if (this.o.contract) {
       for (const v of this.o.contract.checkResponse(method, url.pathname, status, out)) this.violations.push(`response ${v}`);
+    }
+    const lose = status < 400 && this.lost.find((l) => l.remaining > 0 && l.match(method, url.pathname));
+    if (lose) {
+      lose.remaining--;
+      res.socket?.destroy();
+      return;
     }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(status === 204 || out === undefined ? undefined : JSON.stringify(out));

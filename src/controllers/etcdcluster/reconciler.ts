@@ -220,6 +220,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     // Look up by tag right before creating: never a second droplet for the same machine.
     const already = await clouds.droplets.withTags(ownerTag(uid), machineTag(name));
     if (already.length) return already[0]!;
+    // Whatever the outcome (a lost response may hide a droplet that was made), the next lookup must list.
     const created = await clouds.compute.createDroplets([
       {
         name,
@@ -231,8 +232,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
         tags: [FLEET_TAG, ownerTag(uid), machineTag(name), versionTag(o.spec.version), ...(m.tags ?? [])],
         userData: node.userData,
       },
-    ]);
-    clouds.droplets.invalidate(ownerTag(uid));
+    ]).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
     log.info({ machine: name, dropletId: created.data[0]?.id }, 'droplet created');
     await d.events.record(o, 'Normal', 'MachineCreated', `droplet ${name} (${m.size} in ${m.region})`);
     return created.data[0]!;
@@ -268,8 +268,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
         await d.events.record(o, 'Normal', 'MemberRemoved', `${action.machine}: ${action.why}`);
         return `removed member ${action.machine}`;
       case 'delete-machine': {
-        await clouds.compute.deleteDroplet(action.dropletId);
-        clouds.droplets.invalidate(ownerTag(o.metadata.uid!));
+        await clouds.compute.deleteDroplet(action.dropletId).finally(() => clouds.droplets.invalidate(ownerTag(o.metadata.uid!)));
         await d.kube.delete(Secrets, { namespace: o.metadata.namespace, name: action.machine });
         await d.events.record(o, 'Normal', 'MachineDeleted', `droplet ${action.machine}: ${action.why}`);
         return `deleted droplet ${action.machine}`;
