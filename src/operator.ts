@@ -13,6 +13,10 @@ import { keyOf, type KubeClient } from './kube/port.ts';
 import { MANAGED_KINDS } from './controllers/kinds.ts';
 import { observeReconciler, terminalRecorder } from './controllers/observe.ts';
 import type { Observed } from './controllers/status.ts';
+import { CloudFactory } from './controllers/clouds.ts';
+import { etcdClusterController, type EtcdTiming } from './controllers/etcdcluster/reconciler.ts';
+import { generateKey } from './pki/x509.ts';
+import { randomBytes } from 'node:crypto';
 
 export interface RunningOperator {
   /** Port of the metrics/health server (useful when configured with port 0). */
@@ -28,6 +32,8 @@ export interface OperatorDeps {
   /** Called when the operator cannot go on (lost leadership); the process should exit non-zero. */
   onFatal: (reason: string) => void;
   kube?: KubeClient;
+  /** Faster etcd timings for tests. */
+  etcdTiming?: Partial<EtcdTiming>;
 }
 
 export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<RunningOperator> {
@@ -53,13 +59,36 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
     );
   }
 
+  const clouds = new CloudFactory(kube, { digitalOceanUrl: cfg.digitalOceanUrl, cloudflareUrl: cfg.cloudflareUrl }, metrics);
   const controllers = MANAGED_KINDS.map((k) => {
     const informer = informers.get(k.def.kind)!;
     const observeDeps = { kube, kind: k, get: (key: string) => informer.get(key), events, fieldManager: cfg.fieldManager, now: () => new Date() };
+    // EtcdCluster has its full controller; the other kinds report validation and conditions for now.
+    const handlers =
+      k.def.kind === 'EtcdCluster'
+        ? etcdClusterController({
+            kube,
+            get: (key) => informer.get(key) as never,
+            dependents: (namespace, name) =>
+              informers
+                .get('ControlPlane')!
+                .list(namespace)
+                .filter((cp) => (cp.spec as { etcdClusterRef?: { name?: string } } | undefined)?.etcdClusterRef?.name === name)
+                .map((cp) => cp.metadata.name),
+            clouds,
+            events,
+            metrics,
+            fieldManager: cfg.fieldManager,
+            now: () => new Date(),
+            randomBytes: (n) => randomBytes(n),
+            pki: { newKey: generateKey, randomHex: (n) => randomBytes(n).toString('hex') },
+            timing: { unhealthyAfterMs: cfg.etcdReplaceUnhealthySeconds * 1000, ...deps.etcdTiming },
+          })
+        : { reconcile: observeReconciler(observeDeps), onTerminalError: terminalRecorder(observeDeps) };
     const controller = new Controller({
       kind: k.def.kind,
-      reconcile: observeReconciler(observeDeps),
-      onTerminalError: terminalRecorder(observeDeps),
+      reconcile: handlers.reconcile,
+      onTerminalError: handlers.onTerminalError,
       log,
       metrics,
       concurrency: cfg.concurrency,
@@ -71,6 +100,17 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
     }
     return { controller, informer };
   });
+
+  // When a dependent goes away, what it depended on may be waiting to be deleted: look at it now.
+  const controllerOf = new Map(MANAGED_KINDS.map((k, i) => [k.def.kind, controllers[i]!.controller]));
+  for (const k of MANAGED_KINDS) {
+    if (!k.dependsOn) continue;
+    const target = controllerOf.get(k.dependsOn.kind)!;
+    informers.get(k.def.kind)!.on((e) => {
+      const ref = k.dependsOn!.ref((e.object.spec ?? {}) as never);
+      if (e.type === 'delete' && ref) target.enqueue(`${e.object.metadata.namespace}/${ref}`);
+    });
+  }
 
   let elector: LeaderElector | undefined;
   let leading = !cfg.leaderElect;

@@ -19,6 +19,11 @@ export interface Config {
   resyncSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   fieldManager: string;
+  /** Base URLs of the cloud APIs (a sandbox or test fakes); the real ones by default. */
+  digitalOceanUrl?: string;
+  cloudflareUrl?: string;
+  /** An etcd member unhealthy this long is replaced. */
+  etcdReplaceUnhealthySeconds: number;
 }
 
 type Parser<T> = (raw: string) => T | { error: string };
@@ -32,6 +37,7 @@ const int = (min: number, max: number): Parser<number> => (raw) => {
 const str: Parser<string> = (raw) => raw;
 const oneOf = <V extends string>(values: readonly V[]): Parser<V> => (raw) =>
   (values as readonly string[]).includes(raw) ? (raw as V) : { error: `"${raw}" is not one of ${values.join(', ')}` };
+const url: Parser<string> = (raw) => (/^https?:\/\/[^\s]+$/.test(raw) ? raw.replace(/\/$/, '') : { error: `"${raw}" is not an http(s) URL` });
 const hostPort: Parser<{ host: string; port: number }> = (raw) => {
   const m = raw.match(/^(.*):(\d+)$/);
   const port = m ? Number(m[2]) : NaN;
@@ -70,6 +76,9 @@ function options(env: NodeJS.ProcessEnv) {
     resyncSeconds: { flag: 'resync-seconds', help: 're-reconcile every object this often even without changes', parse: int(0, 86_400), default: () => 600 } as Option<number>,
     logLevel: { flag: 'log-level', help: 'fatal, error, warn, info, debug or trace', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const), default: () => 'info' as const } as Option<Config['logLevel']>,
     fieldManager: { flag: 'field-manager', help: 'server-side apply field manager for status', parse: str, default: () => 'hardway-operator' } as Option<string>,
+    digitalOceanUrl: { flag: 'digitalocean-api-url', help: 'DigitalOcean API base URL (default https://api.digitalocean.com)', parse: url } as Option<string>,
+    cloudflareUrl: { flag: 'cloudflare-api-url', help: 'Cloudflare API base URL (default https://api.cloudflare.com/client/v4)', parse: url } as Option<string>,
+    etcdReplaceUnhealthySeconds: { flag: 'etcd-replace-unhealthy-seconds', help: 'replace an etcd member unhealthy this long (if quorum allows)', parse: int(5, 86_400), default: () => 300 } as Option<number>,
   };
 }
 
