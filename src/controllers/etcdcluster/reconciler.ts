@@ -488,7 +488,12 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
   c.push(
     f.activeMachines === f.replicas && f.machines === f.replicas
       ? { type: T.MachinesProvisioned, status: 'True', reason: Reason.Provisioned, message: `${f.machines} droplets running` }
-      : { type: T.MachinesProvisioned, status: 'False', reason: Reason.Provisioning, message: `${f.activeMachines}/${f.replicas} droplets running${f.machines > f.replicas ? `, ${f.machines - f.replicas} to remove` : ''}` },
+      : {
+          type: T.MachinesProvisioned,
+          status: 'False',
+          reason: Reason.Provisioning,
+          message: f.machines > f.replicas ? `${f.activeMachines} droplets running, ${f.machines - f.replicas} to remove` : `${f.activeMachines}/${f.replicas} droplets running`,
+        },
   );
   c.push(f.dnsComplete ? { type: T.DNSReady, status: 'True', reason: Reason.DNSRecordsReady, message: 'one A record per member' } : { type: T.DNSReady, status: 'False', reason: Reason.DNSRecordsNotReady, message: 'waiting for droplet addresses' });
   let health: ConditionInput;
