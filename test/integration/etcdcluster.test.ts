@@ -155,3 +155,26 @@ test('every cloud write answered by a lost connection, the operator restarted tw
     await h.stop();
   }
 });
+
+test('a version change rolls members one at a time: surge a new one, then remove an old one', { timeout: 200_000 }, async () => {
+  const h = await etcdHarness();
+  try {
+    await h.kube.create(EtcdClusters, h.sample('roll', 1));
+    const first = await h.until('roll', 'Ready', (o) => condition(o, 'Ready')?.status === 'True', 60_000);
+    const old = first!.status!.members![0]!.name;
+    const sizes: number[] = [];
+    h.informer.on((e) => {
+      const n = e.object.status?.members?.length;
+      if (n !== undefined && sizes.at(-1) !== n) sizes.push(n);
+    });
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'roll' }, { spec: { version: '3.6.4' } });
+    await h.until('roll', 'rolling', (o) => condition(o, 'RollingOut')?.status === 'True', 30_000);
+    const rolled = await h.until('roll', 'rolled', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.updatedReplicas === 1 && o!.status!.members!.length === 1 && o!.status!.members![0]!.name !== old, 150_000);
+    assert.ok(sizes.includes(2), `surged to two members first (sizes seen: ${sizes.join(',')})`);
+    assert.ok(![...h.compute.droplets.values()].some((d) => d.name === old), 'the old member’s droplet is gone');
+    assert.ok([...h.compute.droplets.values()].every((d) => d.tags.includes('hardway:version:3-6-4')));
+    assert.equal(condition(rolled, 'RollingOut')!.status, 'False');
+  } finally {
+    await h.stop();
+  }
+});

@@ -24,6 +24,7 @@ test('EtcdClusterHealthy says how many are healthy and what quorum needs; keeps 
   const table: [string, ConditionFacts, string][] = [
     ['all healthy', facts({}), 'True Healthy: 3/3 members healthy, quorum needs 2'],
     ['one down', facts({ members: [member('a'), member('b'), member('c', false)] }), 'False NotHealthy: 2/3 members healthy, quorum needs 2'],
+    ['an alarm makes it unhealthy', facts({ alarms: ['NOSPACE'] }), 'False NotHealthy: 3/3 members healthy, quorum needs 2; alarms: NOSPACE'],
     ['a learner does not count', facts({ members: [member('a'), member('d', true, true)] }), 'True Healthy: 1/1 members healthy, quorum needs 1'],
     ['nobody answers, within grace: last value kept', facts({ members: undefined, previousHealthy: { status: 'True', reason: 'Healthy', message: '3/3 members healthy, quorum needs 2' } }), 'True Healthy: 3/3 members healthy, quorum needs 2'],
     ['nobody answers past grace: ConnectionDown', facts({ members: undefined, withinGrace: false, previousHealthy: { status: 'True', reason: 'Healthy' } }), 'Unknown ConnectionDown: no member answers'],

@@ -68,6 +68,8 @@ type Obj = EtcdCluster & Observed;
 /** What a probe of one machine found. */
 interface Probe {
   healthy: boolean;
+  /** Active alarms (NOSPACE, CORRUPT) the member reports for the cluster. */
+  alarms?: string[];
   memberId?: string;
   leaderId?: string;
   version?: string;
@@ -139,8 +141,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       const [health, st] = await Promise.all([client.health(ep), client.status(ep)]);
       // A learner refuses the member list ("rpc not supported for learner"): only voters are asked.
       const members = health.healthy && !st.isLearner ? await client.memberList(ep) : undefined;
+      const alarms = members ? (await client.alarms(ep)).map((a) => a.alarm) : undefined;
       d.metrics?.observeProbe('etcd', health.healthy ? 'healthy' : 'unhealthy', Number(process.hrtime.bigint() - started) / 1e9);
-      return { healthy: health.healthy, memberId: st.memberId, leaderId: st.leaderId, version: st.version, message: health.reason, members };
+      return { healthy: health.healthy, memberId: st.memberId, leaderId: st.leaderId, version: st.version, message: health.reason, members, alarms };
     } catch (e) {
       d.metrics?.observeProbe('etcd', 'failed', Number(process.hrtime.bigint() - started) / 1e9);
       return { healthy: false, message: e instanceof Error ? e.message : String(e) };
@@ -443,6 +446,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       action,
       previousHealthy: o.status?.conditions?.find((c) => c.type === T.EtcdClusterHealthy),
       withinGrace: m.lastHealthyAt !== undefined && nowMs - m.lastHealthyAt < t.graceMs,
+      alarms: authority?.[1].alarms,
     });
     const voting = members?.filter((x) => !x.isLearner) ?? [];
     await status(o, [...base, certCondition, ...conditions], {
@@ -478,6 +482,8 @@ export interface ConditionFacts {
   previousHealthy?: { status: 'True' | 'False' | 'Unknown'; reason: string; message?: string };
   /** A member answered within the grace period. */
   withinGrace: boolean;
+  /** Cluster alarms (NOSPACE: the database is full and refuses writes). */
+  alarms?: string[];
 }
 
 /** The conditions an EtcdCluster reports, from what was observed and decided. Pure. */
@@ -505,8 +511,9 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
           ? { type: T.EtcdClusterHealthy, status: 'Unknown', reason: Reason.HealthUnknown, message: 'no members yet' }
           : { type: T.EtcdClusterHealthy, status: 'Unknown', reason: Reason.ConnectionDown, message: 'no member answers' };
   } else {
-    const message = `${healthy}/${voting.length} members healthy, quorum needs ${quorum(voting.length)}`;
-    health = healthy === voting.length && voting.length > 0 ? { type: T.EtcdClusterHealthy, status: 'True', reason: Reason.Healthy, message } : { type: T.EtcdClusterHealthy, status: 'False', reason: Reason.NotHealthy, message };
+    const alarms = f.alarms?.length ? `; alarms: ${[...new Set(f.alarms)].join(', ')}` : '';
+    const message = `${healthy}/${voting.length} members healthy, quorum needs ${quorum(voting.length)}${alarms}`;
+    health = healthy === voting.length && voting.length > 0 && !alarms ? { type: T.EtcdClusterHealthy, status: 'True', reason: Reason.Healthy, message } : { type: T.EtcdClusterHealthy, status: 'False', reason: Reason.NotHealthy, message };
   }
   c.push(health);
   const n = voting.length;
