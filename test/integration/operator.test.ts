@@ -12,6 +12,8 @@ import type { Lease } from '../../src/runtime/leader.ts';
 import { freePort } from '../env/cluster.ts';
 
 let env: KubeEnv;
+/** Tests never reach the internet: the clouds are a closed port on loopback here. */
+const NO_CLOUD = ['--digitalocean-api-url=http://127.0.0.1:9', '--cloudflare-api-url=http://127.0.0.1:9'];
 before(async () => (env = await kubeEnv()));
 after(async () => env?.close());
 
@@ -28,7 +30,7 @@ async function startReplica(name: string, ns: string, leaseName: string): Promis
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts', `--kubeconfig=${env.kubeconfig}`, `--namespace=${ns}`, `--leader-election-namespace=${ns}`, `--leader-election-id=${leaseName}`, `--identity=${name}`, `--metrics-bind-address=127.0.0.1:${port}`],
+    ['--import', 'tsx', 'src/main.ts', `--kubeconfig=${env.kubeconfig}`, `--namespace=${ns}`, `--leader-election-namespace=${ns}`, `--leader-election-id=${leaseName}`, `--identity=${name}`, `--metrics-bind-address=127.0.0.1:${port}`, ...NO_CLOUD],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const r: Replica = { name, child, port, lines: [], bus: new EventEmitter(), exit: new Promise((res) => child.on('exit', (code) => res(code))) };

@@ -332,6 +332,8 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
 
     const notPaused: ConditionInput = { type: T.Paused, status: 'False', reason: Reason.NotPaused };
     const notDeleting: ConditionInput = { type: T.Deleting, status: 'False', reason: Reason.NotDeleting };
+    // Every condition is written on the first visit (Unknown until known), before any cloud call.
+    if (!o.status?.conditions?.length) await status(o, [notPaused, notDeleting]);
     const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name);
     if ('reason' in clouds) {
       await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: clouds.reason, message: clouds.message }]);
@@ -346,6 +348,12 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
         await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: Reason.CredentialsInvalid, message }]);
         await d.events.record(o, 'Warning', Reason.CredentialsInvalid, message);
         return { requeueAfterMs: t.steadyMs };
+      }
+      if (e instanceof CloudError && (e.status === 0 || e.status >= 500)) {
+        // Unreachable or failing cloud: say so where users look, then retry with backoff.
+        const message = `${e.provider} ${e.operation}: ${e.status ? `HTTP ${e.status}` : 'no response'} (${e.detail})`;
+        await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: Reason.CloudAPIError, message }]);
+        throw e;
       }
       if (e instanceof CloudError && e.rateLimited) {
         log.warn({ provider: e.provider, retryAfterSeconds: e.retryAfterSeconds }, 'rate limited; requeueing');
