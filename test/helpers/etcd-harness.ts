@@ -27,7 +27,7 @@ export type Cluster = EtcdCluster & Observed;
 
 export const FAST: Partial<EtcdTiming> = { waitMs: 300, steadyMs: 1_000, unhealthyAfterMs: 4_000, graceMs: 3_000, probeTimeoutMs: 1_000, cloudSyncMs: 60_000 };
 
-export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDelayMs?: number } = {}) {
+export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDelayMs?: number; dependents?: () => string[] } = {}) {
   const root = mkdtempSync(path.join(tmpdir(), 'hardway-etcd-harness-'));
   const kube = new FakeKube();
   const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_harness'], provisionDelayMs: o.provisionDelayMs ?? 300, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
@@ -57,7 +57,7 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
     const c = etcdClusterController({
       kube,
       get: (key) => informer.get(key),
-      dependents: () => [],
+      dependents: () => o.dependents?.() ?? [],
       clouds,
       events,
       fieldManager: 'hardway',

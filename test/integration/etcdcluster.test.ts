@@ -178,3 +178,46 @@ test('a version change rolls members one at a time: surge a new one, then remove
     await h.stop();
   }
 });
+
+test('scale 3 → 5 → 3, one member at a time', { timeout: 300_000 }, async () => {
+  const h = await etcdHarness();
+  try {
+    await h.kube.create(EtcdClusters, h.sample('wide', 3));
+    await h.until('wide', 'Ready at 3', (o) => condition(o, 'Ready')?.status === 'True', 150_000);
+    const voters: number[] = [];
+    h.informer.on((e) => {
+      const n = e.object.status?.readyReplicas;
+      if (n !== undefined && voters.at(-1) !== n) voters.push(n);
+    });
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'wide' }, { spec: { replicas: 5 } });
+    const five = await h.until('wide', 'Ready at 5', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.readyReplicas === 5, 150_000);
+    assert.equal(condition(five, 'EtcdClusterHealthy')!.message, '5/5 members healthy, quorum needs 3');
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'wide' }, { spec: { replicas: 3 } });
+    await h.until('wide', 'Ready at 3 again', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.readyReplicas === 3 && o!.status!.members!.length === 3, 150_000);
+    assert.deepEqual(voters.filter((n) => n >= 3), [3, 4, 5, 4, 3], 'one voter at a time, up and down');
+    assert.equal(h.compute.droplets.size, 3);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('deletion waits for a ControlPlane that uses the cluster, and completes when resources are already gone', { timeout: 120_000 }, async () => {
+  let users = ['demo-cp'];
+  const h = await etcdHarness({ dependents: () => users });
+  try {
+    await h.kube.create(EtcdClusters, h.sample('used', 1));
+    await h.until('used', 'Ready', (o) => condition(o, 'Ready')?.status === 'True', 60_000);
+    await h.kube.delete(EtcdClusters, { namespace: 'ns', name: 'used' });
+    const waiting = await h.until('used', 'waiting', (o) => condition(o, 'Deleting')?.reason === 'WaitingForDependents', 30_000);
+    assert.match(condition(waiting, 'Deleting')!.message!, /ControlPlane demo-cp still uses this etcd cluster/);
+    assert.equal(h.compute.droplets.size, 1, 'nothing deleted while in use');
+    // Someone already removed the DNS record and the firewall by hand: 404s are fine.
+    h.dns.records.clear();
+    h.compute.firewalls.clear();
+    users = [];
+    await h.until('used', 'gone', (o) => o === undefined, 60_000);
+    assert.equal(h.compute.droplets.size, 0);
+  } finally {
+    await h.stop();
+  }
+});
