@@ -2,7 +2,8 @@
 // (../shared/contracts/FACTS.md §3): the envelope, result_info pagination with `result: []` past the last
 // page (the SDK's paginator asks one page too far), exact name/tag filters in both spellings, conflicts
 // 81053/81057/81058, 1,200 requests per 5 minutes per token with Ratelimit headers, and 429 code 971.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackFake } from './loopback.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ContractCheck } from './contract.ts';
@@ -32,9 +33,7 @@ class CfError extends Error {
 const WINDOW = 300_000;
 const hex32 = () => randomBytes(16).toString('hex');
 
-export class FakeCloudflare {
-  private server?: Server;
-  url = '';
+export class FakeCloudflare extends LoopbackFake {
   readonly violations: string[] = [];
   readonly calls: { method: string; path: string; query: string; status: number }[] = [];
   readonly zones = new Map<string, Json>();
@@ -46,6 +45,7 @@ export class FakeCloudflare {
   private faults: { remaining: number; status: number }[] = [];
 
   constructor(private readonly o: FakeCloudflareOptions) {
+    super('/client/v4');
     this.now = o.now ?? Date.now;
     for (const name of o.zones) {
       const id = hex32();
@@ -57,23 +57,7 @@ export class FakeCloudflare {
     this.faults.push({ remaining: count, status });
   }
 
-  /** The next n matching requests are carried out but their answers lost (a crash right after the call). */
-  loseResponses(count: number, match: (method: string, path: string) => boolean): void {
-    this.lost.push({ remaining: count, match });
-  }
-  private lost: { remaining: number; match: (method: string, path: string) => boolean }[] = [];
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/client/v4`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
 
   count(method?: string, pathPart?: string): number {
     return this.calls.filter((c) => (!method || c.method === method) && (!pathPart || c.path.includes(pathPart))).length;
@@ -106,7 +90,7 @@ export class FakeCloudflare {
     };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -140,12 +124,7 @@ export class FakeCloudflare {
     }
     this.calls.push({ method, path: url.pathname, query: url.search, status });
     if (this.o.contract) for (const v of this.o.contract.checkResponse(method, url.pathname, status, out)) this.violations.push(`response ${v}`);
-    const lose = status < 400 && this.lost.find((l) => l.remaining > 0 && l.match(method, url.pathname));
-    if (lose) {
-      lose.remaining--;
-      res.socket?.destroy();
-      return;
-    }
+    if (this.loseAnswer(res, status, method, url.pathname)) return;
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(out));
   }

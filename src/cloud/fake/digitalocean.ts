@@ -4,7 +4,8 @@
 // actions, tags created on use, firewalls waiting → succeeded, load balancers new → active, and the real
 // error bodies (401, 404, 422, 429, 5xx). Lifecycles advance with the injected clock; nothing runs on timers.
 // With a ContractCheck, every request and response is validated and violations are collected.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackFake } from './loopback.ts';
 import { randomUUID } from 'node:crypto';
 import type { ContractCheck } from './contract.ts';
 import type { Json } from '../json.ts';
@@ -69,9 +70,7 @@ class HttpError extends Error {
   }
 }
 
-export class FakeDigitalOcean {
-  private server?: Server;
-  url = '';
+export class FakeDigitalOcean extends LoopbackFake {
   readonly violations: string[] = [];
   readonly calls: Call[] = [];
   readonly droplets = new Map<number, DropletRecord>();
@@ -97,6 +96,7 @@ export class FakeDigitalOcean {
   private faults: { remaining: number; status: number; match: (method: string, path: string) => boolean }[] = [];
 
   constructor(private readonly o: FakeDigitalOceanOptions) {
+    super('');
     this.now = o.now ?? Date.now;
   }
 
@@ -104,26 +104,7 @@ export class FakeDigitalOcean {
     this.faults.push({ remaining: count, status, match });
   }
 
-  /**
-   * The next n matching requests are carried out, but the connection is cut before the answer: what the
-   * client sees when the operator crashes, or the network fails, right after the call.
-   */
-  loseResponses(count: number, match: (method: string, path: string) => boolean): void {
-    this.lost.push({ remaining: count, match });
-  }
-  private lost: { remaining: number; match: (method: string, path: string) => boolean }[] = [];
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
 
   /** Calls by method and path prefix, for counting what an operation cost. */
   count(method?: string, pathPrefix?: string): number {
@@ -132,7 +113,7 @@ export class FakeDigitalOcean {
 
   // -------------------------------------------------------------------------------- plumbing
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -171,12 +152,7 @@ export class FakeDigitalOcean {
     if (this.o.contract) {
       for (const v of this.o.contract.checkResponse(method, url.pathname, status, out)) this.violations.push(`response ${v}`);
     }
-    const lose = status < 400 && this.lost.find((l) => l.remaining > 0 && l.match(method, url.pathname));
-    if (lose) {
-      lose.remaining--;
-      res.socket?.destroy();
-      return;
-    }
+    if (this.loseAnswer(res, status, method, url.pathname)) return;
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(status === 204 || out === undefined ? undefined : JSON.stringify(out));
   }
