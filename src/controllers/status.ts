@@ -15,13 +15,19 @@ export async function writeStatus(kube: KubeClient, r: Resource, obj: Observed, 
   const current = obj.status ?? {};
   const { conditions: a, ...restA } = current;
   const { conditions: b, ...restB } = status;
-  if (conditionsEqual(a, b) && JSON.stringify(sortKeys(restA)) === JSON.stringify(sortKeys(restB))) return false;
+  if (conditionsEqual(a, b) && canonical(restA) === canonical(restB)) return false;
   await kube.applyStatus(r, { namespace: obj.metadata.namespace, name: obj.metadata.name }, status, { fieldManager, force: true });
   return true;
 }
 
-function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).sort(([x], [y]) => x.localeCompare(y)));
+/** JSON with object keys sorted at every depth and undefined dropped: the API server may reorder keys. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }
 
 /** The object's status with conditions merged and observedGeneration stamped. */
