@@ -83,6 +83,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
             randomBytes: (n) => randomBytes(n),
             pki: { newKey: generateKey, randomHex: (n) => randomBytes(n).toString('hex') },
             timing: { unhealthyAfterMs: cfg.etcdReplaceUnhealthySeconds * 1000, ...deps.etcdTiming },
+            probeNetwork: cfg.probeNetwork,
           })
         : { reconcile: observeReconciler(observeDeps), onTerminalError: terminalRecorder(observeDeps) };
     const controller = new Controller({

@@ -54,7 +54,9 @@ export function etcdArgs(b: EtcdMemberBootstrap): string[] {
   return [
     `--name=${b.member.name}`,
     `--data-dir=${ETCD_DATA_DIR}`,
-    '--listen-client-urls=https://${PRIVATE_IPV4}:2379',
+    // The public address too: the operator probes from outside the VPC, where the firewall admits only
+    // spec.firewall.managementCIDRs to 2379.
+    '--listen-client-urls=https://${PRIVATE_IPV4}:2379,https://${PUBLIC_IPV4}:2379',
     `--advertise-client-urls=${url(b.member, 2379)}`,
     '--listen-peer-urls=https://${PRIVATE_IPV4}:2380',
     `--initial-advertise-peer-urls=${url(b.member, 2380)}`,

@@ -24,6 +24,8 @@ export interface Config {
   cloudflareUrl?: string;
   /** An etcd member unhealthy this long is replaced. */
   etcdReplaceUnhealthySeconds: number;
+  /** Which droplet address health probes use. */
+  probeNetwork: 'public' | 'private';
 }
 
 type Parser<T> = (raw: string) => T | { error: string };
@@ -78,6 +80,7 @@ function options(env: NodeJS.ProcessEnv) {
     fieldManager: { flag: 'field-manager', help: 'server-side apply field manager for status', parse: str, default: () => 'hardway-operator' } as Option<string>,
     digitalOceanUrl: { flag: 'digitalocean-api-url', help: 'DigitalOcean API base URL (default https://api.digitalocean.com)', parse: url } as Option<string>,
     cloudflareUrl: { flag: 'cloudflare-api-url', help: 'Cloudflare API base URL (default https://api.cloudflare.com/client/v4)', parse: url } as Option<string>,
+    probeNetwork: { flag: 'probe-network', help: 'probe nodes on their public address (operator outside the VPC) or private (same VPC)', parse: oneOf(['public', 'private'] as const), default: () => 'public' as const } as Option<'public' | 'private'>,
     etcdReplaceUnhealthySeconds: { flag: 'etcd-replace-unhealthy-seconds', help: 'replace an etcd member unhealthy this long (if quorum allows)', parse: int(5, 86_400), default: () => 300 } as Option<number>,
   };
 }

@@ -34,7 +34,7 @@ export interface RunningMember {
  * With hostsFile, etcd runs in a private mount namespace where that file is /etc/hosts, so the members'
  * DNS names resolve as the fake zone says.
  */
-export function startMember(node: RenderedNode, ip: string, root: string, hostsFile?: string): RunningMember {
+export function startMember(node: RenderedNode, ip: string, root: string, hostsFile?: string, publicIp?: string): RunningMember {
   requireEtcd();
   for (const f of node.files) {
     const target = path.join(root, f.path);
@@ -43,7 +43,9 @@ export function startMember(node: RenderedNode, ip: string, root: string, hostsF
     chmodSync(target, Number.parseInt(f.permissions, 8));
   }
   const unit = node.files.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
-  const args = execStart(unit, { PRIVATE_IPV4: ip })
+  // Without a public address the member listens on its private one only (as a droplet without public networking).
+  const args = execStart(unit, { PRIVATE_IPV4: ip, PUBLIC_IPV4: publicIp ?? '' })
+    .map((a) => a.replace(/,https:\/\/:2379$/, ''))
     .slice(1)
     .map((a) => a.replace(/(=|^)(\/etc\/etcd|\/var\/lib\/etcd)/, (_, eq: string, p: string) => `${eq}${root}${p}`));
   // setpriv --pdeathsig: the member dies with the test process, even when that is killed outright, so no

@@ -43,7 +43,7 @@ export class NodeSimulator {
       if (this.nodes.has(d.name) || this.killed.has(d.name) || !d.userData?.includes('etcd.service')) continue;
       const doc = parse(d.userData.replace(/^#cloud-config\n/, '')) as { write_files: { path: string; content: string; permissions: string }[] };
       const node = { role: 'etcd', name: d.name, userData: d.userData, files: doc.write_files.map((f) => ({ path: f.path, content: f.content, permissions: f.permissions as '0600' })) } as RenderedNode;
-      this.nodes.set(d.name, startMember(node, d.privateIp, path.join(this.root, d.name), this.hosts));
+      this.nodes.set(d.name, startMember(node, d.privateIp, path.join(this.root, d.name), this.hosts, d.publicIp));
     }
     for (const [name, n] of this.nodes) if (!active.some((d) => d.name === name)) void this.stopNode(name, n);
   }

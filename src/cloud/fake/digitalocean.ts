@@ -525,8 +525,8 @@ export class FakeDigitalOcean extends LoopbackFake {
   }
 
   /** Droplets that are active now, with what a node simulator needs to boot them. */
-  activeDroplets(): { id: number; name: string; privateIp: string; userData?: string }[] {
-    return [...this.droplets.values()].filter((d) => this.ready(d.createdAt)).map((d) => ({ id: d.id, name: d.name, privateIp: d.privateIp, userData: d.userData }));
+  activeDroplets(): { id: number; name: string; privateIp: string; publicIp?: string; userData?: string }[] {
+    return [...this.droplets.values()].filter((d) => this.ready(d.createdAt)).map((d) => ({ id: d.id, name: d.name, privateIp: d.privateIp, publicIp: d.publicIp, userData: d.userData }));
   }
 
   /** The user-data a droplet was created with (tests check what nodes would receive). */

@@ -61,6 +61,11 @@ export interface EtcdDeps {
   randomBytes: (n: number) => Uint8Array;
   pki: Omit<PkiContext, 'now'>;
   timing?: Partial<EtcdTiming>;
+  /**
+   * Which address probes use: `public` (the default; the management cluster is outside the VPC and the
+   * firewall admits its managementCIDRs) or `private` (it runs in the same VPC).
+   */
+  probeNetwork?: 'public' | 'private';
 }
 
 type Obj = EtcdCluster & Observed;
@@ -94,6 +99,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return m;
   };
   const order = ETCD_CLUSTER_CONDITIONS;
+  const probeAddress = (m: Droplet) => (d.probeNetwork === 'private' ? m.privateIPv4 : (m.publicIPv4 ?? m.privateIPv4));
   const status = (o: Obj, inputs: ConditionInput[], extra: Record<string, unknown> = {}) =>
     writeStatus(d.kube, EtcdClusters, o, nextStatus(o, inputs, order, d.now(), extra), d.fieldManager);
 
@@ -135,7 +141,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
   }
 
   async function probe(client: EtcdClient, o: Obj, m: Droplet & { machine: string }): Promise<Probe> {
-    const ep = { ip: m.privateIPv4!, dnsName: `${m.machine}.${o.spec.dns.zone}` };
+    const ep = { ip: probeAddress(m)!, dnsName: `${m.machine}.${o.spec.dns.zone}` };
     const started = process.hrtime.bigint();
     try {
       const [health, st] = await Promise.all([client.health(ep), client.status(ep)]);
@@ -420,7 +426,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       { probes: Object.fromEntries([...probes].map(([k, v]) => [k, { healthy: v.healthy, ...(v.message ? { message: v.message } : {}) }])), members: members?.map((x) => `${x.machine}${x.isLearner ? ' (learner)' : ''}${x.name ? '' : ' (not started)'}`), action: action.kind, ...(action.kind === 'wait' ? { why: action.why } : {}) },
       'observed',
     );
-    const healthyEp = authority ? { ip: droplets.find((x) => x.machine === authority[0])!.privateIPv4!, dnsName: `${authority[0]}.${o.spec.dns.zone}` } : undefined;
+    const healthyEp = authority ? { ip: probeAddress(droplets.find((x) => x.machine === authority[0])!)!, dnsName: `${authority[0]}.${o.spec.dns.zone}` } : undefined;
     const did = await execute(o, action, { clouds, ca: certs.ca, client, machines: droplets, members: etcdMembers ?? [], healthyEp, log });
     if (did) log.info({ action: action.kind }, did);
 
