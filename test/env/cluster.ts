@@ -88,13 +88,18 @@ export interface ClusterOptions {
   etcdUrl?: string;
 }
 
+/**
+ * Ready means /readyz answers and the `default` namespace exists: the API server creates it asynchronously
+ * after it starts serving, and tests that write into it at once would race that.
+ */
 async function waitReady(server: string, token: string, ca: string, proc: Proc, what: string, timeoutMs = 90_000) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  let path = '/readyz';
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`${what} exited with ${proc.child.exitCode}`);
     last = await new Promise<string>((resolve) => {
-      const req = request(`${server}/readyz`, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 2000 }, (res) => {
+      const req = request(`${server}${path}`, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 2000 }, (res) => {
         res.resume();
         resolve(String(res.statusCode));
       });
@@ -102,6 +107,10 @@ async function waitReady(server: string, token: string, ca: string, proc: Proc, 
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.end();
     });
+    if (last === '200' && path === '/readyz') {
+      path = '/api/v1/namespaces/default';
+      continue;
+    }
     if (last === '200') return;
     // Polling an external process's readiness: there is no event to wait on.
     await new Promise((r) => setTimeout(r, 250));
