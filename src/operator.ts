@@ -62,7 +62,8 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
   const clouds = new CloudFactory(kube, { digitalOceanUrl: cfg.digitalOceanUrl, cloudflareUrl: cfg.cloudflareUrl }, metrics);
   const controllers = MANAGED_KINDS.map((k) => {
     const informer = informers.get(k.def.kind)!;
-    const observeDeps = { kube, kind: k, get: (key: string) => informer.get(key), events, fieldManager: cfg.fieldManager, now: () => new Date() };
+    const dependency = k.dependsOn ? informers.get(k.dependsOn.kind) : undefined;
+    const observeDeps = { kube, kind: k, get: (key: string) => informer.get(key), getDependency: dependency && ((key: string) => dependency.get(key)), events, fieldManager: cfg.fieldManager, now: () => new Date() };
     // EtcdCluster has its full controller; the other kinds report validation and conditions for now.
     const handlers =
       k.def.kind === 'EtcdCluster'

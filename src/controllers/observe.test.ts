@@ -64,3 +64,40 @@ test('the paused annotation stops reconciling and says so', async () => {
   const paused = o.status!.conditions!.find((c) => c.type === 'Paused')!;
   assert.deepEqual([paused.status, paused.reason], ['True', 'Paused']);
 });
+
+test('a ControlPlane says whether its EtcdCluster is available, and why not', async () => {
+  const kube = new FakeKube();
+  const cpKind = MANAGED_KINDS.find((k) => k.def.kind === 'ControlPlane')!;
+  const cps = new Informer<Observed>(kube.listWatch(cpKind.resource), { name: 'cp' });
+  const etcds = new Informer<Observed>(kube.listWatch(kind.resource), { name: 'etcd' });
+  await Promise.all([cps.start(), etcds.start()]);
+  const cp = sampleOf('ControlPlane') as any;
+  cp.metadata.namespace = 'ns';
+  await kube.create(cpKind.resource, cp);
+  const deps: ObserveDeps = { kube, kind: cpKind, get: (k) => cps.get(k), getDependency: (k) => etcds.get(k), events: new EventRecorder(kube, { component: 'hardway', log }), fieldManager: 'hardway', now: () => new Date('2026-01-01T00:00:00Z') };
+  const reconcile = observeReconciler(deps);
+  const conditions = async () => {
+    await reconcile('ns/demo', { log });
+    const o = await kube.get<Observed>(cpKind.resource, { namespace: 'ns', name: 'demo' });
+    const pick = (t: string) => o.status!.conditions!.find((c) => c.type === t)!;
+    return { etcd: pick('EtcdAvailable'), ready: pick('Ready') };
+  };
+
+  let c = await conditions();
+  assert.deepEqual([c.etcd.status, c.etcd.reason, c.etcd.message], ['False', 'ReferenceNotFound', 'EtcdCluster demo does not exist in namespace ns']);
+  assert.deepEqual([c.ready.status, c.ready.reason], ['False', 'ReferenceNotFound']);
+
+  const etcd = sampleOf('EtcdCluster') as any;
+  etcd.metadata.namespace = 'ns';
+  await kube.create(kind.resource, etcd);
+  await kube.applyStatus(kind.resource, { namespace: 'ns', name: 'demo' }, { conditions: [{ type: 'Ready', status: 'False', reason: 'Provisioning', message: '1/3 droplets running', lastTransitionTime: '2026-01-01T00:00:00Z' }] }, { fieldManager: 't' });
+  c = await conditions();
+  assert.deepEqual([c.etcd.status, c.etcd.reason, c.etcd.message], ['False', 'WaitingForEtcdCluster', 'EtcdCluster demo is not Ready: 1/3 droplets running']);
+  assert.equal(c.ready.reason, 'WaitingForEtcdCluster');
+
+  await kube.applyStatus(kind.resource, { namespace: 'ns', name: 'demo' }, { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', lastTransitionTime: '2026-01-01T00:00:00Z' }] }, { fieldManager: 't' });
+  c = await conditions();
+  assert.deepEqual([c.etcd.status, c.etcd.reason], ['True', 'Available']);
+  assert.deepEqual([c.ready.status, c.ready.reason], ['Unknown', 'NotYetObserved'], 'its own provisioning is not implemented yet, and it says so');
+  await Promise.all([cps.stop(), etcds.stop()]);
+});

@@ -3,7 +3,7 @@
 import type { KubeClient } from '../kube/port.ts';
 import { TerminalError, type Reconcile } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import { PAUSED_ANNOTATION, Reason, ConditionType, formatProblems } from '../api/v1alpha1/index.ts';
+import { PAUSED_ANNOTATION, Reason, ConditionType, formatProblems, getCondition, type ConditionInput } from '../api/v1alpha1/index.ts';
 import type { ManagedKind } from './kinds.ts';
 import { writeStatus, nextStatus, type Observed } from './status.ts';
 
@@ -15,6 +15,24 @@ export interface ObserveDeps {
   events: EventRecorder;
   fieldManager: string;
   now: () => Date;
+  /** Reads the object this kind depends on (its EtcdCluster, its ControlPlane) from its informer. */
+  getDependency?: (key: string) => Observed | undefined;
+}
+
+const AVAILABLE = { EtcdCluster: ConditionType.EtcdAvailable, ControlPlane: ConditionType.ControlPlaneAvailable } as const;
+const WAITING = { EtcdCluster: Reason.WaitingForEtcdCluster, ControlPlane: Reason.WaitingForControlPlane } as const;
+
+/** Whether what an object depends on is Ready, as a condition (EtcdAvailable, ControlPlaneAvailable). */
+export function dependencyCondition(d: ObserveDeps, obj: Observed): ConditionInput | undefined {
+  const dep = d.kind.dependsOn;
+  if (!dep || (dep.kind !== 'EtcdCluster' && dep.kind !== 'ControlPlane')) return undefined;
+  const type = AVAILABLE[dep.kind];
+  const name = dep.ref((obj.spec ?? {}) as never);
+  const target = name ? d.getDependency?.(`${obj.metadata.namespace}/${name}`) : undefined;
+  if (!target) return { type, status: 'False', reason: Reason.ReferenceNotFound, message: `${dep.kind} ${name} does not exist in namespace ${obj.metadata.namespace}` };
+  const ready = getCondition(target.status?.conditions, ConditionType.Ready);
+  if (ready?.status === 'True') return { type, status: 'True', reason: Reason.Available, message: `${dep.kind} ${name} is Ready` };
+  return { type, status: 'False', reason: WAITING[dep.kind], message: `${dep.kind} ${name} is not Ready${ready?.message ? `: ${ready.message}` : ''}` };
 }
 
 export function observeReconciler(d: ObserveDeps): Reconcile {
@@ -33,12 +51,14 @@ export function observeReconciler(d: ObserveDeps): Reconcile {
     const { problems } = d.kind.validate(obj);
     if (problems.length) throw new TerminalError(Reason.InvalidSpec, formatProblems(problems));
 
+    const dependency = dependencyCondition(d, obj);
+    const ready: ConditionInput =
+      dependency && dependency.status !== 'True'
+        ? { type: ConditionType.Ready, status: 'False', reason: dependency.reason, message: dependency.message }
+        : { type: ConditionType.Ready, status: 'Unknown', reason: Reason.NotYetObserved, message: `${d.kind.def.kind} provisioning is not implemented in this version of hardway` };
     const status = nextStatus(
       obj,
-      [
-        { type: ConditionType.Paused, status: 'False', reason: Reason.NotPaused },
-        { type: ConditionType.Ready, status: 'Unknown', reason: Reason.NotYetObserved, message: `${d.kind.def.kind} provisioning is not implemented in this version of hardway` },
-      ],
+      [{ type: ConditionType.Paused, status: 'False', reason: Reason.NotPaused }, ...(dependency ? [dependency] : []), ready],
       order,
       d.now(),
     );
