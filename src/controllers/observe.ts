@@ -5,7 +5,7 @@ import { TerminalError, type Reconcile } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { PAUSED_ANNOTATION, Reason, ConditionType, formatProblems, getCondition, type ConditionInput } from '../api/v1alpha1/index.ts';
 import type { ManagedKind } from './kinds.ts';
-import { writeStatus, nextStatus, type Observed } from './status.ts';
+import { writeStatus, nextStatus, reportTerminal, type Observed } from './status.ts';
 
 export interface ObserveDeps {
   kube: KubeClient;
@@ -70,17 +70,6 @@ export function observeReconciler(d: ObserveDeps): Reconcile {
 export function terminalRecorder(d: ObserveDeps) {
   return async (key: string, err: TerminalError): Promise<void> => {
     const obj = d.get(key);
-    if (!obj) return;
-    const status = nextStatus(
-      obj,
-      [
-        { type: ConditionType.Ready, status: 'False', reason: err.reason, message: err.message },
-        { type: ConditionType.Paused, status: 'False', reason: Reason.NotPaused },
-      ],
-      d.kind.def.conditions,
-      d.now(),
-    );
-    await writeStatus(d.kube, d.kind.resource, obj, status, d.fieldManager);
-    await d.events.record(obj, 'Warning', err.reason, err.message);
+    if (obj) await reportTerminal({ ...d, resource: d.kind.resource, order: d.kind.def.conditions }, obj, err);
   };
 }

@@ -1,6 +1,7 @@
 // Writing status: server-side apply of the whole status this operator owns, skipped when nothing changed.
 import type { KubeClient, KObject, Resource } from '../kube/port.ts';
-import { mergeConditions, conditionsEqual, type ConditionInput, type Condition } from '../api/v1alpha1/index.ts';
+import { mergeConditions, conditionsEqual, ConditionType, Reason, type ConditionInput, type Condition } from '../api/v1alpha1/index.ts';
+import type { EventRecorder } from '../runtime/events.ts';
 
 export interface StatusWithConditions {
   observedGeneration?: number;
@@ -39,4 +40,24 @@ export function nextStatus(obj: Observed, inputs: ConditionInput[], order: reado
     observedGeneration: generation,
     conditions: mergeConditions(obj.status?.conditions, inputs, { now, generation, order }),
   };
+}
+
+export interface TerminalReport {
+  kube: KubeClient;
+  resource: Resource;
+  events: EventRecorder;
+  fieldManager: string;
+  order: readonly string[];
+  now: () => Date;
+}
+
+/** A failure retrying cannot fix: `Ready=False` with its reason and message, and a Warning event. */
+export async function reportTerminal(r: TerminalReport, obj: Observed, err: { reason: string; message: string }): Promise<void> {
+  const inputs: ConditionInput[] = [
+    { type: ConditionType.Ready, status: 'False', reason: err.reason, message: err.message },
+    // Terminal errors come from validation, which runs only when the object is not paused.
+    { type: ConditionType.Paused, status: 'False', reason: Reason.NotPaused },
+  ];
+  await writeStatus(r.kube, r.resource, obj, nextStatus(obj, inputs, r.order, r.now()), r.fieldManager);
+  await r.events.record(obj, 'Warning', err.reason, err.message);
 }

@@ -27,7 +27,7 @@ import { etcdLeafSpecs } from '../../pki/profiles.ts';
 import { renderEtcdMember } from '../../bootstrap/roles.ts';
 import type { CloudFactory, Clouds } from '../clouds.ts';
 import { getOrCreateSecret } from '../secrets.ts';
-import { writeStatus, nextStatus, type Observed } from '../status.ts';
+import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
 import { plan, quorum, type Action, type MachineView, type MemberView } from './plan.ts';
 
 export const FINALIZER = 'hardway.dev/etcdcluster-cleanup';
@@ -247,7 +247,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return created.data[0]!;
   }
 
-  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdClient; machines: (Droplet & { machine: string })[]; members: EtcdMemberInfo[]; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
+  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdClient; members: EtcdMemberInfo[]; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
     const { clouds, client, log } = ctx;
     const zone = o.spec.dns.zone;
     const peer = (name: string) => `https://${name}.${zone}:2380`;
@@ -427,7 +427,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       'observed',
     );
     const healthyEp = authority ? { ip: probeAddress(droplets.find((x) => x.machine === authority[0])!)!, dnsName: `${authority[0]}.${o.spec.dns.zone}` } : undefined;
-    const did = await execute(o, action, { clouds, ca: certs.ca, client, machines: droplets, members: etcdMembers ?? [], healthyEp, log });
+    const did = await execute(o, action, { clouds, ca: certs.ca, client, members: etcdMembers ?? [], healthyEp, log });
     if (did) log.info({ action: action.kind }, did);
 
     // Status: machines as the tags say, members as etcd says, conditions from both.
@@ -477,9 +477,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
 
   const onTerminalError = async (key: string, err: TerminalError) => {
     const o = d.get(key);
-    if (!o) return;
-    await status(o, [{ type: T.Ready, status: 'False', reason: err.reason, message: err.message }]);
-    await d.events.record(o, 'Warning', err.reason, err.message);
+    if (o) await reportTerminal({ ...d, resource: EtcdClusters, order }, o, err);
   };
 
   return { reconcile, onTerminalError };
