@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonical, writeStatus } from './status.ts';
+import { writeStatus } from './status.ts';
+import { canonical } from '../api/canonical.ts';
 import { FakeKube } from '../kube/fake.ts';
 import { EtcdClusters } from '../kube/resources.ts';
 

@@ -2,6 +2,7 @@
 import type { KubeClient, KObject, Resource } from '../kube/port.ts';
 import { mergeConditions, conditionsEqual, ConditionType, Reason, type ConditionInput, type Condition } from '../api/v1alpha1/index.ts';
 import type { EventRecorder } from '../runtime/events.ts';
+import { canonical } from '../api/canonical.ts';
 
 export interface StatusWithConditions {
   observedGeneration?: number;
@@ -19,16 +20,6 @@ export async function writeStatus(kube: KubeClient, r: Resource, obj: Observed, 
   if (conditionsEqual(a, b) && canonical(restA) === canonical(restB)) return false;
   await kube.applyStatus(r, { namespace: obj.metadata.namespace, name: obj.metadata.name }, status, { fieldManager, force: true });
   return true;
-}
-
-/** JSON with object keys sorted at every depth and undefined dropped: the API server may reorder keys. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 /** The object's status with conditions merged and observedGeneration stamped. */

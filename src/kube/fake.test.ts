@@ -88,3 +88,16 @@ test('matchesSelector and applyMergePatch tables', () => {
   assert.equal(matchesSelector({}, 'a'), false);
   assert.deepEqual(applyMergePatch({ a: 1, b: { c: 2, d: 3 } }, { b: { c: null, e: 4 }, f: [1] }), { a: 1, b: { d: 3, e: 4 }, f: [1] });
 });
+
+test('a write that changes nothing keeps the resourceVersion and sends no event, as on a real server', async () => {
+  const k = new FakeKube();
+  const o = await k.create(EtcdClusters, ec('a', { replicas: 3, version: '3.5.21' }));
+  let events = 0;
+  k.subscribe(EtcdClusters, () => events++);
+  const same = await k.mergePatch(EtcdClusters, key, { spec: { version: '3.5.21', replicas: 3 }, metadata: { labels: null } });
+  assert.equal(same.metadata.resourceVersion, o.metadata.resourceVersion);
+  assert.equal(events, 0);
+  const changed = await k.mergePatch(EtcdClusters, key, { spec: { replicas: 5 } });
+  assert.notEqual(changed.metadata.resourceVersion, o.metadata.resourceVersion);
+  assert.equal(events, 1);
+});

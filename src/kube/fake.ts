@@ -17,6 +17,7 @@ import type {
 } from './port.ts';
 import { apiVersionOf } from './port.ts';
 import { KubeError } from './errors.ts';
+import { canonical } from '../api/canonical.ts';
 
 type Verb = 'add' | 'update' | 'delete';
 type Listener = (verb: Verb, obj: KObject) => void;
@@ -110,8 +111,10 @@ export class FakeKube implements KubeClient {
   /** Stores next as the new state of an existing object, finishing deletion when finalizers are gone. */
   private commit(r: Resource, prev: KObject, next: KObject): KObject {
     if (r.statusSubresource && specOf(prev) !== specOf(next)) next.metadata.generation = (prev.metadata.generation ?? 1) + 1;
-    if (JSON.stringify(prev) === JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: prev.metadata.resourceVersion } })) {
-      return clone(prev); // a no-op write does not bump resourceVersion, as on a real server
+    // A write that changes nothing (whatever the key order) keeps the resourceVersion and sends no event,
+    // as on a real server.
+    if (canonical(prev) === canonical({ ...next, metadata: { ...next.metadata, resourceVersion: prev.metadata.resourceVersion } })) {
+      return clone(prev);
     }
     next.metadata.resourceVersion = String(++this.rv);
     const key = objKey(next.metadata);
