@@ -109,6 +109,15 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
     },
     informer,
     lines,
+    /** Every distinct successive value of f over the object's changes, from now on (a history to assert on). */
+    history<T>(f: (o: Cluster) => T | undefined): T[] {
+      const seen: T[] = [];
+      informer.on((e) => {
+        const v = f(e.object);
+        if (v !== undefined && seen.at(-1) !== v) seen.push(v);
+      });
+      return seen;
+    },
     /** Kills the operator (no clean shutdown) and starts a new one. */
     async restart() {
       void op.controller.stop();

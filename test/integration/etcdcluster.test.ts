@@ -68,11 +68,7 @@ test('paused, invalid, and without (or with refused) credentials: clear conditio
 
 test('heal a dead node and a droplet deleted out of band, scale 3→1 step by step, then delete everything', { timeout: 300_000 }, async () => {
   const h = await etcdHarness();
-  const healthHistory: string[] = [];
-  h.informer.on((e) => {
-    const m = condition(e.object, 'EtcdClusterHealthy')?.message;
-    if (m && healthHistory.at(-1) !== m) healthHistory.push(m);
-  });
+  const healthHistory = h.history((o) => condition(o, 'EtcdClusterHealthy')?.message);
   try {
     await h.kube.create(EtcdClusters, h.sample('demo', 3));
     const ready = await h.until('demo', 'Ready', (o) => condition(o, 'Ready')?.status === 'True', 150_000);
@@ -93,11 +89,7 @@ test('heal a dead node and a droplet deleted out of band, scale 3→1 step by st
     assert.equal(again!.status!.members!.length, 3);
 
     // 3 → 1, one member at a time.
-    const replicaCounts: number[] = [];
-    h.informer.on((e) => {
-      const n = e.object.status?.members?.length;
-      if (n !== undefined && replicaCounts.at(-1) !== n) replicaCounts.push(n);
-    });
+    const replicaCounts = h.history((o) => o.status?.members?.length);
     await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'demo' }, { spec: { replicas: 1 } });
     await h.until('demo', 'scaling down', (o) => condition(o, 'ScalingDown')?.status === 'True', 30_000);
     const one = await h.until('demo', '1 member', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.members!.length === 1 && o!.metadata.generation === o!.status!.observedGeneration, 120_000);
@@ -162,11 +154,7 @@ test('a version change rolls members one at a time: surge a new one, then remove
     await h.kube.create(EtcdClusters, h.sample('roll', 1));
     const first = await h.until('roll', 'Ready', (o) => condition(o, 'Ready')?.status === 'True', 60_000);
     const old = first!.status!.members![0]!.name;
-    const sizes: number[] = [];
-    h.informer.on((e) => {
-      const n = e.object.status?.members?.length;
-      if (n !== undefined && sizes.at(-1) !== n) sizes.push(n);
-    });
+    const sizes = h.history((o) => o.status?.members?.length);
     await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'roll' }, { spec: { version: '3.6.4' } });
     await h.until('roll', 'rolling', (o) => condition(o, 'RollingOut')?.status === 'True', 30_000);
     const rolled = await h.until('roll', 'rolled', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.updatedReplicas === 1 && o!.status!.members!.length === 1 && o!.status!.members![0]!.name !== old, 150_000);
@@ -184,11 +172,7 @@ test('scale 3 → 5 → 3, one member at a time', { timeout: 300_000 }, async ()
   try {
     await h.kube.create(EtcdClusters, h.sample('wide', 3));
     await h.until('wide', 'Ready at 3', (o) => condition(o, 'Ready')?.status === 'True', 150_000);
-    const voters: number[] = [];
-    h.informer.on((e) => {
-      const n = e.object.status?.readyReplicas;
-      if (n !== undefined && voters.at(-1) !== n) voters.push(n);
-    });
+    const voters = h.history((o) => o.status?.readyReplicas);
     await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'wide' }, { spec: { replicas: 5 } });
     const five = await h.until('wide', 'Ready at 5', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.readyReplicas === 5, 150_000);
     assert.equal(condition(five, 'EtcdClusterHealthy')!.message, '5/5 members healthy, quorum needs 3');
