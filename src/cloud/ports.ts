@@ -114,6 +114,8 @@ export interface Compute {
   deleteDropletsByTag(tag: string): Promise<Result<void>>;
   getAction(id: number): Promise<Result<Action | undefined>>;
   ensureTag(name: string): Promise<Result<void>>;
+  /** Adds or removes a tag on droplets (load-balancer membership follows a tag). Missing droplets are skipped. */
+  tagDroplets(tag: string, dropletIds: number[], on: boolean): Promise<Result<void>>;
 
   listFirewalls(): Promise<Result<Firewall[]>>;
   createFirewall(spec: FirewallSpec): Promise<Result<Firewall>>;

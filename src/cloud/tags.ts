@@ -11,6 +11,11 @@ export const versionTag = (version: string): string => `hardway:version:${versio
 /** Put on control-plane droplets so the etcd firewall can let them in by tag. */
 export const etcdClientTag = (etcdUid: string): string => `hardway:etcd-client:${etcdUid}`;
 
+/** On every control-plane and worker droplet of one Kubernetes cluster (the ControlPlane's UID): firewalls admit the cluster by it. */
+export const clusterTag = (controlPlaneUid: string): string => `hardway:cluster:${controlPlaneUid}`;
+/** Control-plane droplets behind the load balancer carry it; taking it off takes a node out of rotation. */
+export const loadBalancerTag = (controlPlaneUid: string): string => `hardway:lb:${controlPlaneUid}`;
+
 export function tagValue(tags: string[], prefix: 'hardway:machine:' | 'hardway:version:'): string | undefined {
   const t = tags.find((x) => x.startsWith(prefix));
   if (!t) return undefined;

@@ -176,6 +176,15 @@ export class DigitalOceanCompute implements Compute {
     return { data: undefined, rateLimit: r.rateLimit };
   }
 
+  async tagDroplets(tag: string, dropletIds: number[], on: boolean): Promise<Result<void>> {
+    // Droplet IDs go as strings on this endpoint (FACTS §2).
+    const resources = dropletIds.map((id) => ({ resource_id: String(id), resource_type: 'droplet' }));
+    const path = `/v2/tags/${encodeURIComponent(tag)}/resources`;
+    // Both are idempotent: tagging twice or untagging an untagged droplet changes nothing.
+    const r = on ? await this.client.write<Json>('tags.attach', 'POST', path, { resources }) : await this.client.idempotent<Json>('tags.detach', 'DELETE', path, { resources });
+    return { data: undefined, rateLimit: r.rateLimit };
+  }
+
   async listFirewalls(): Promise<Result<Firewall[]>> {
     const r = await this.client.listAll<Json>('firewalls.list', '/v2/firewalls', 'firewalls');
     return { data: r.body.map(toFirewall), rateLimit: r.rateLimit };
