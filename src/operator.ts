@@ -15,6 +15,12 @@ import { observeReconciler, terminalRecorder } from './controllers/observe.ts';
 import type { Observed } from './controllers/status.ts';
 import { CloudFactory } from './controllers/clouds.ts';
 import { etcdClusterController, type EtcdTiming } from './controllers/etcdcluster/reconciler.ts';
+import { controlPlaneController, type ControlPlaneTiming } from './controllers/controlplane/reconciler.ts';
+import { workerPoolController, type WorkerPoolTiming } from './controllers/workerpool/reconciler.ts';
+import { HttpKubeHealth } from './health/probes.ts';
+import { HttpsWorkloadConnector } from './workload/adapter.ts';
+import type { KubeHealth } from './health/kube.ts';
+import type { WorkloadConnector } from './workload/port.ts';
 import { generateKey } from './pki/x509.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -32,8 +38,13 @@ export interface OperatorDeps {
   /** Called when the operator cannot go on (lost leadership); the process should exit non-zero. */
   onFatal: (reason: string) => void;
   kube?: KubeClient;
-  /** Faster etcd timings for tests. */
+  /** Faster timings for tests. */
   etcdTiming?: Partial<EtcdTiming>;
+  controlPlaneTiming?: Partial<ControlPlaneTiming>;
+  workerPoolTiming?: Partial<WorkerPoolTiming>;
+  /** Component probes and workload-cluster access (tests may substitute). */
+  health?: KubeHealth;
+  workload?: WorkloadConnector;
 }
 
 export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<RunningOperator> {
@@ -59,34 +70,58 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
     );
   }
 
+  const kubeHealth = deps.health ?? new HttpKubeHealth();
+  const workload = deps.workload ?? new HttpsWorkloadConnector();
   const clouds = new CloudFactory(kube, { digitalOceanUrl: cfg.digitalOceanUrl, cloudflareUrl: cfg.cloudflareUrl }, metrics);
   const controllers = MANAGED_KINDS.map((k) => {
     const informer = informers.get(k.def.kind)!;
     const dependency = k.dependsOn ? informers.get(k.dependsOn.kind) : undefined;
     const observeDeps = { kube, kind: k, get: (key: string) => informer.get(key), getDependency: dependency && ((key: string) => dependency.get(key)), events, fieldManager: cfg.fieldManager, now: () => new Date() };
-    // EtcdCluster has its full controller; the other kinds report validation and conditions for now.
+    const common = {
+      kube,
+      clouds,
+      events,
+      metrics,
+      fieldManager: cfg.fieldManager,
+      now: () => new Date(),
+      randomBytes: (n: number) => randomBytes(n) as Uint8Array,
+      pki: { newKey: generateKey, randomHex: (n: number) => randomBytes(n).toString('hex') },
+      probeNetwork: cfg.probeNetwork,
+    };
+    const referring = (kind: string, field: 'etcdClusterRef' | 'controlPlaneRef') => (namespace: string, name: string) =>
+      informers
+        .get(kind)!
+        .list(namespace)
+        .filter((x) => (x.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name === name)
+        .map((x) => x.metadata.name);
     const handlers =
       k.def.kind === 'EtcdCluster'
         ? etcdClusterController({
-            kube,
+            ...common,
             get: (key) => informer.get(key) as never,
-            dependents: (namespace, name) =>
-              informers
-                .get('ControlPlane')!
-                .list(namespace)
-                .filter((cp) => (cp.spec as { etcdClusterRef?: { name?: string } } | undefined)?.etcdClusterRef?.name === name)
-                .map((cp) => cp.metadata.name),
-            clouds,
-            events,
-            metrics,
-            fieldManager: cfg.fieldManager,
-            now: () => new Date(),
-            randomBytes: (n) => randomBytes(n),
-            pki: { newKey: generateKey, randomHex: (n) => randomBytes(n).toString('hex') },
+            dependents: referring('ControlPlane', 'etcdClusterRef'),
             timing: { unhealthyAfterMs: cfg.etcdReplaceUnhealthySeconds * 1000, ...deps.etcdTiming },
-            probeNetwork: cfg.probeNetwork,
           })
-        : { reconcile: observeReconciler(observeDeps), onTerminalError: terminalRecorder(observeDeps) };
+        : k.def.kind === 'ControlPlane'
+          ? controlPlaneController({
+              ...common,
+              get: (key) => informer.get(key) as never,
+              getEtcd: (key) => informers.get('EtcdCluster')!.get(key) as never,
+              dependents: referring('WorkerPool', 'controlPlaneRef'),
+              health: kubeHealth,
+              workload,
+              timing: deps.controlPlaneTiming,
+            })
+          : k.def.kind === 'WorkerPool'
+            ? workerPoolController({
+                ...common,
+                get: (key) => informer.get(key) as never,
+                getControlPlane: (key) => informers.get('ControlPlane')!.get(key) as never,
+                health: kubeHealth,
+                workload,
+                timing: { drainTimeoutMs: cfg.drainTimeoutSeconds * 1000, ...deps.workerPoolTiming },
+              })
+            : { reconcile: observeReconciler(observeDeps), onTerminalError: terminalRecorder(observeDeps) };
     const controller = new Controller({
       kind: k.def.kind,
       reconcile: handlers.reconcile,

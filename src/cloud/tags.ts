@@ -16,6 +16,9 @@ export const clusterTag = (controlPlaneUid: string): string => `hardway:cluster:
 /** Control-plane droplets behind the load balancer carry it; taking it off takes a node out of rotation. */
 export const loadBalancerTag = (controlPlaneUid: string): string => `hardway:lb:${controlPlaneUid}`;
 
+/** Put on a droplet whose removal has started (out of rotation, draining): a level the next reconcile reads. */
+export const REMOVING_TAG = 'hardway:removing';
+
 export function tagValue(tags: string[], prefix: 'hardway:machine:' | 'hardway:version:'): string | undefined {
   const t = tags.find((x) => x.startsWith(prefix));
   if (!t) return undefined;

@@ -23,7 +23,7 @@ const AVAILABLE = { EtcdCluster: ConditionType.EtcdAvailable, ControlPlane: Cond
 const WAITING = { EtcdCluster: Reason.WaitingForEtcdCluster, ControlPlane: Reason.WaitingForControlPlane } as const;
 
 /** Whether what an object depends on is Ready, as a condition (EtcdAvailable, ControlPlaneAvailable). */
-export function dependencyCondition(d: ObserveDeps, obj: Observed): ConditionInput | undefined {
+export function dependencyCondition(d: Pick<ObserveDeps, 'kind' | 'getDependency'>, obj: Observed): ConditionInput | undefined {
   const dep = d.kind.dependsOn;
   if (!dep || (dep.kind !== 'EtcdCluster' && dep.kind !== 'ControlPlane')) return undefined;
   const type = AVAILABLE[dep.kind];

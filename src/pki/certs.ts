@@ -92,7 +92,7 @@ export function certificateNames(certPem: string): string[] {
 }
 
 /** Why a leaf must be re-issued, or undefined when it can be kept. */
-export function reissueReason(existing: CertBundle | undefined, spec: LeafSpec, ca: CertBundle, now: Date): string | undefined {
+export function reissueReason(existing: CertBundle | undefined, spec: LeafSpec, ca: CertBundle, now: Date, renewWhenLeft = 1 / 3): string | undefined {
   if (!existing?.cert || !existing.key) return 'missing';
   const x = new X509Certificate(existing.cert);
   if (!x.verify(new X509Certificate(ca.cert).publicKey)) return 'signed by another CA';
@@ -103,7 +103,7 @@ export function reissueReason(existing: CertBundle | undefined, spec: LeafSpec, 
   if (x.subject !== subject) return 'subject changed';
   const from = Date.parse(x.validFrom);
   const to = Date.parse(x.validTo);
-  if (to - now.getTime() < (to - from) / 3) return 'less than a third of its lifetime left';
+  if (to - now.getTime() < (to - from) * renewWhenLeft) return renewWhenLeft === 1 / 3 ? 'less than a third of its lifetime left' : `less than ${Math.round(renewWhenLeft * 100)}% of its lifetime left`;
   return undefined;
 }
 

@@ -24,6 +24,7 @@ export interface Config {
   cloudflareUrl?: string;
   /** An etcd member unhealthy this long is replaced. */
   etcdReplaceUnhealthySeconds: number;
+  drainTimeoutSeconds: number;
   /** Which droplet address health probes use. */
   probeNetwork: 'public' | 'private';
 }
@@ -81,6 +82,7 @@ function options(env: NodeJS.ProcessEnv) {
     digitalOceanUrl: { flag: 'digitalocean-api-url', help: 'DigitalOcean API base URL (default https://api.digitalocean.com)', parse: url } as Option<string>,
     cloudflareUrl: { flag: 'cloudflare-api-url', help: 'Cloudflare API base URL (default https://api.cloudflare.com/client/v4)', parse: url } as Option<string>,
     probeNetwork: { flag: 'probe-network', help: 'probe nodes on their public address (operator outside the VPC) or private (same VPC)', parse: oneOf(['public', 'private'] as const), default: () => 'public' as const } as Option<'public' | 'private'>,
+    drainTimeoutSeconds: { flag: 'drain-timeout-seconds', help: 'give up draining a worker after this long and delete it anyway', parse: int(0, 86_400), default: () => 600 } as Option<number>,
     etcdReplaceUnhealthySeconds: { flag: 'etcd-replace-unhealthy-seconds', help: 'replace an etcd member unhealthy this long (if quorum allows)', parse: int(5, 86_400), default: () => 300 } as Option<number>,
   };
 }

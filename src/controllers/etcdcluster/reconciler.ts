@@ -7,18 +7,15 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import {
-  PAUSED_ANNOTATION,
   Reason,
   ConditionType as T,
   ETCD_CLUSTER_CONDITIONS,
-  formatProblems,
   validateEtcdCluster,
   type EtcdCluster,
   type EtcdMember,
   type ConditionInput,
 } from '../../api/v1alpha1/index.ts';
 import { dropletName } from '../../api/v1alpha1/names.ts';
-import { CloudError } from '../../cloud/errors.ts';
 import type { Droplet, FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, tagValue } from '../../cloud/tags.ts';
 import { EtcdClient, EtcdError, type EtcdMemberInfo } from '../../health/etcd.ts';
@@ -27,6 +24,8 @@ import { etcdLeafSpecs } from '../../pki/profiles.ts';
 import { renderEtcdMember } from '../../bootstrap/roles.ts';
 import type { CloudFactory, Clouds } from '../clouds.ts';
 import { getOrCreateSecret } from '../secrets.ts';
+import { prepare, withCloudErrors, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
 import { plan, quorum, type Action, type MachineView, type MemberView } from './plan.ts';
 
@@ -178,37 +177,15 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? ''])]);
     const nowMs = d.now().getTime();
     if (m.lastCloudSync && m.lastCloudSync.fingerprint === fingerprint && nowMs - m.lastCloudSync.at < t.cloudSyncMs) return true;
-    const owner = `owner:${o.metadata.uid}`;
-    const records = (await clouds.dns.listRecords(zoneId, { tag: owner })).data;
-    let complete = true;
-    for (const x of machines) {
-      const name = `${x.machine}.${o.spec.dns.zone}`;
-      if (!x.privateIPv4) {
-        complete = false;
-        continue;
-      }
-      const spec = { name, type: 'A' as const, content: x.privateIPv4, ttl: 60, tags: ['managed-by:hardway', owner], comment: `hardway EtcdCluster ${o.metadata.namespace}/${o.metadata.name}` };
-      const existing = records.find((r) => r.name === name && r.type === 'A');
-      if (!existing) {
-        await clouds.dns.createRecord(zoneId, spec);
-        await d.events.record(o, 'Normal', 'DNSRecordCreated', `${name} → ${x.privateIPv4}`);
-      } else if (existing.content !== x.privateIPv4) {
-        await clouds.dns.updateRecord(zoneId, existing.id, spec);
-      }
-    }
-    const wanted = new Set(machines.map((x) => `${x.machine}.${o.spec.dns.zone}`));
-    for (const r of records.filter((r) => !wanted.has(r.name))) {
-      await clouds.dns.deleteRecord(zoneId, r.id);
-      await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} (member removed)`);
-    }
+    const complete = machines.every((x) => x.privateIPv4);
+    const wanted = machines
+      .filter((x) => x.privateIPv4)
+      .map((x) => ({ name: `${x.machine}.${o.spec.dns.zone}`, type: 'A' as const, content: x.privateIPv4!, ttl: 60, comment: `hardway EtcdCluster ${o.metadata.namespace}/${o.metadata.name}` }));
+    const change = await syncRecords(clouds, zoneId, o.metadata.uid!, wanted);
+    for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
+    for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} (member removed)`);
     const fw = firewallSpec(o);
-    const existing = (await clouds.compute.listFirewalls()).data.find((f) => f.name === fw.name);
-    if (!existing) {
-      await clouds.compute.createFirewall(fw);
-      await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
-    } else if (JSON.stringify([existing.tags, existing.inbound, existing.outbound]) !== JSON.stringify([fw.tags, fw.inbound, fw.outbound])) {
-      await clouds.compute.updateFirewall(existing.id, fw);
-    }
+    if ((await ensureFirewall(clouds, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
     if (complete) m.lastCloudSync = { fingerprint, at: nowMs };
     return complete;
   }
@@ -227,24 +204,20 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const uid = o.metadata.uid!;
     const m = o.spec.machine;
     // Look up by tag right before creating: never a second droplet for the same machine.
-    const already = await clouds.droplets.withTags(ownerTag(uid), machineTag(name));
-    if (already.length) return already[0]!;
-    // Whatever the outcome (a lost response may hide a droplet that was made), the next lookup must list.
-    const created = await clouds.compute.createDroplets([
-      {
-        name,
-        region: m.region,
-        size: m.size,
-        image: m.image,
-        sshKeys: m.sshKeys,
-        vpcUUID: m.vpcUUID,
-        tags: [FLEET_TAG, ownerTag(uid), machineTag(name), versionTag(o.spec.version), ...(m.tags ?? [])],
-        userData: node.userData,
-      },
-    ]).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
-    log.info({ machine: name, dropletId: created.data[0]?.id }, 'droplet created');
+    const { droplet, created } = await createMachineOnce(clouds, uid, {
+      name,
+      region: m.region,
+      size: m.size,
+      image: m.image,
+      sshKeys: m.sshKeys,
+      vpcUUID: m.vpcUUID,
+      tags: [FLEET_TAG, ownerTag(uid), machineTag(name), versionTag(o.spec.version), ...(m.tags ?? [])],
+      userData: node.userData,
+    });
+    if (!created) return droplet;
+    log.info({ machine: name, dropletId: droplet.id }, 'droplet created');
     await d.events.record(o, 'Normal', 'MachineCreated', `droplet ${name} (${m.size} in ${m.region})`);
-    return created.data[0]!;
+    return droplet;
   }
 
   async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdClient; members: EtcdMemberInfo[]; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
@@ -277,7 +250,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
         await d.events.record(o, 'Normal', 'MemberRemoved', `${action.machine}: ${action.why}`);
         return `removed member ${action.machine}`;
       case 'delete-machine': {
-        await clouds.compute.deleteDroplet(action.dropletId).finally(() => clouds.droplets.invalidate(ownerTag(o.metadata.uid!)));
+        await deleteMachine(clouds, o.metadata.uid!, action.dropletId);
         await d.kube.delete(Secrets, { namespace: o.metadata.namespace, name: action.machine });
         await d.events.record(o, 'Normal', 'MachineDeleted', `droplet ${action.machine}: ${action.why}`);
         return `deleted droplet ${action.machine}`;
@@ -301,15 +274,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       return { requeueAfterMs: t.steadyMs };
     }
     const uid = o.metadata.uid!;
-    const zone = (await clouds.dns.findZone(o.spec.dns.zone)).data;
-    if (zone) for (const r of (await clouds.dns.listRecords(zone.id, { tag: `owner:${uid}` })).data) await clouds.dns.deleteRecord(zone.id, r.id);
-    const fwName = firewallSpec(o).name;
-    for (const f of (await clouds.compute.listFirewalls()).data.filter((f) => f.name === fwName)) await clouds.compute.deleteFirewall(f.id);
-    await clouds.compute.deleteDropletsByTag(ownerTag(uid));
-    clouds.droplets.invalidate(ownerTag(uid));
-    const left = await clouds.droplets.withTags(ownerTag(uid));
-    if (left.length) {
-      await status(o, [deleting(Reason.Deleting, `${left.length} droplets still being deleted`)]);
+    const left = await cleanupOwner(clouds, uid, { zone: o.spec.dns.zone, firewalls: [firewallSpec(o).name] });
+    if (left) {
+      await status(o, [deleting(Reason.Deleting, `${left} droplets still being deleted`)]);
       return { requeueAfterMs: t.waitMs };
     }
     const secrets = await d.kube.list(Secrets, { namespace: o.metadata.namespace, labelSelector: `hardway.dev/etcdcluster=${o.metadata.name}` });
@@ -325,59 +292,21 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     // Work on the defaulted object: servers that predate a default (or objects written before it) lack it.
     const o = { ...cached, spec: validateEtcdCluster(cached).object.spec } as Obj;
     if (o.metadata.deletionTimestamp) return reconcileDelete(o, log);
-    if (!o.metadata.finalizers?.includes(FINALIZER)) {
-      await d.kube.addFinalizer(EtcdClusters, o, FINALIZER);
-      return; // the finalizer change wakes us again
-    }
-    if (o.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') {
-      await status(o, [{ type: T.Paused, status: 'True', reason: Reason.Paused, message: `annotation ${PAUSED_ANNOTATION} is "true"` }]);
-      return;
-    }
-    const { problems } = validateEtcdCluster(cached);
-    if (problems.length) throw new TerminalError(Reason.InvalidSpec, formatProblems(problems));
-
-    const notPaused: ConditionInput = { type: T.Paused, status: 'False', reason: Reason.NotPaused };
-    const notDeleting: ConditionInput = { type: T.Deleting, status: 'False', reason: Reason.NotDeleting };
-    // Every condition is written on the first visit (Unknown until known), before any cloud call.
-    if (!o.status?.conditions?.length) await status(o, [notPaused, notDeleting]);
-    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name);
-    if ('reason' in clouds) {
-      await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: clouds.reason, message: clouds.message }]);
-      await d.events.record(o, 'Warning', clouds.reason, clouds.message);
-      return { requeueAfterMs: t.steadyMs };
-    }
-    try {
-      return await converge(o, clouds, log, [notPaused, notDeleting]);
-    } catch (e) {
-      if (e instanceof CloudError && e.unauthorized) {
-        const message = `the ${e.provider} token in Secret ${o.spec.credentialsRef.name} was refused (${e.detail})`;
-        await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: Reason.CredentialsInvalid, message }]);
-        await d.events.record(o, 'Warning', Reason.CredentialsInvalid, message);
-        return { requeueAfterMs: t.steadyMs };
-      }
-      if (e instanceof CloudError && (e.status === 0 || e.status >= 500)) {
-        // Unreachable or failing cloud: say so where users look, then retry with backoff.
-        const message = `${e.provider} ${e.operation}: ${e.status ? `HTTP ${e.status}` : 'no response'} (${e.detail})`;
-        await status(o, [notPaused, notDeleting, { type: T.Ready, status: 'False', reason: Reason.CloudAPIError, message }]);
+    const report = (inputs: ConditionInput[]) => status(o, inputs);
+    const credentials = o.spec.credentialsRef.name;
+    const ready = await prepare(d, o, { resource: EtcdClusters, finalizer: FINALIZER, problems: validateEtcdCluster(cached).problems, credentials, report, retryMs: t.steadyMs });
+    if ('done' in ready) return ready.done;
+    return withCloudErrors(d, o, { credentials, report, log, retryMs: t.steadyMs }, async () => {
+      try {
+        return await converge(o, ready.clouds, log, [NOT_PAUSED, NOT_DELETING]);
+      } catch (e) {
+        if (e instanceof EtcdError && /unhealthy cluster|not in sync|too many learner|can only promote/i.test(e.message)) {
+          log.info({ err: e.message }, 'etcd is not ready for a membership change yet; requeueing');
+          return { requeueAfterMs: t.waitMs };
+        }
         throw e;
       }
-      if (e instanceof CloudError && e.rateLimited) {
-        log.warn({ provider: e.provider, retryAfterSeconds: e.retryAfterSeconds }, 'rate limited; requeueing');
-        return { requeueAfterMs: Math.max(1, e.retryAfterSeconds ?? 60) * 1000 };
-      }
-      if (e instanceof CloudError && e.status === 422) {
-        // DigitalOcean refused the machine (size, image or region not available, droplet limit): say so.
-        const message = `${e.operation}: ${e.detail}`;
-        await status(o, [notPaused, notDeleting, { type: T.MachinesProvisioned, status: 'False', reason: Reason.ProvisioningFailed, message }, { type: T.Ready, status: 'False', reason: Reason.ProvisioningFailed, message }]);
-        await d.events.record(o, 'Warning', Reason.ProvisioningFailed, message);
-        throw e;
-      }
-      if (e instanceof EtcdError && /unhealthy cluster|not in sync|too many learner|can only promote/i.test(e.message)) {
-        log.info({ err: e.message }, 'etcd is not ready for a membership change yet; requeueing');
-        return { requeueAfterMs: t.waitMs };
-      }
-      throw e;
-    }
+    });
   };
 
   async function converge(o: Obj, clouds: Clouds, log: Logger, base: ConditionInput[]): Promise<ReconcileResult> {

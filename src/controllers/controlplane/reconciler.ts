@@ -1,0 +1,511 @@
+// The ControlPlane reconciler: ordered phases that return early — finalizer, paused, validate,
+// credentials, the EtcdCluster it stores state in, certificates and kubeconfig, load balancer, health,
+// one planned change (create, or take a node out of rotation and then delete it), DNS and firewall,
+// addons through the workload API, status.
+import { X509Certificate } from 'node:crypto';
+import type { KubeClient } from '../../kube/port.ts';
+import { Secrets, ControlPlanes } from '../../kube/resources.ts';
+import type { Reconcile, ReconcileResult, TerminalError } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { Metrics } from '../../runtime/metrics.ts';
+import { Reason, ConditionType as T, CONTROL_PLANE_CONDITIONS, validateControlPlane, getCondition, type ControlPlane, type EtcdCluster, type ConditionInput } from '../../api/v1alpha1/index.ts';
+import { dropletName } from '../../api/v1alpha1/names.ts';
+import { parseCidr, nthAddress, type Cidr } from '../../api/v1alpha1/cidr.ts';
+import type { FirewallSpec, LoadBalancer } from '../../cloud/ports.ts';
+import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG } from '../../cloud/tags.ts';
+import { LEAF_VALIDITY_DAYS, earliestExpiry, type PkiContext } from '../../pki/certs.ts';
+import { renderControlPlane } from '../../bootstrap/roles.ts';
+import { renderAddons } from '../../bootstrap/addons.ts';
+import type { KubeHealth, ControlPlaneHealth } from '../../health/kube.ts';
+import type { WorkloadConnector } from '../../workload/port.ts';
+import { WorkloadError } from '../../workload/port.ts';
+import type { CloudFactory, Clouds } from '../clouds.ts';
+import { readSecret } from '../secrets.ts';
+import { MANAGED_KINDS } from '../kinds.ts';
+import { dependencyCondition } from '../observe.ts';
+import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
+import { syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { prepare, withCloudErrors, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
+import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
+import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
+
+export const CONTROL_PLANE_FINALIZER = 'hardway.dev/controlplane-cleanup';
+
+export interface ControlPlaneTiming {
+  /** Revisit while converging (a node booting, a removal under way). */
+  waitMs: number;
+  /** Revisit a Ready control plane to probe it. */
+  steadyMs: number;
+  /** A node whose API server is unhealthy this long is replaced. */
+  unhealthyAfterMs: number;
+  /** Remote health keeps its last value this long when no node answers. */
+  graceMs: number;
+  /** DNS, firewall and addons are re-checked at least this often even if nothing changed. */
+  cloudSyncMs: number;
+  /** A node taken out of rotation is deleted after this long (the endpoint records' TTL). */
+  rotationDrainMs: number;
+}
+
+export const DEFAULT_CONTROL_PLANE_TIMING: ControlPlaneTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000, rotationDrainMs: 60_000 };
+
+export interface ControlPlaneDeps {
+  kube: KubeClient;
+  get: (key: string) => (ControlPlane & Observed) | undefined;
+  getEtcd: (key: string) => (EtcdCluster & Observed) | undefined;
+  /** Names of WorkerPools in a namespace that refer to this ControlPlane. */
+  dependents: (namespace: string, name: string) => string[];
+  clouds: CloudFactory;
+  events: EventRecorder;
+  metrics?: Metrics;
+  fieldManager: string;
+  now: () => Date;
+  randomBytes: (n: number) => Uint8Array;
+  pki: Omit<PkiContext, 'now'>;
+  health: KubeHealth;
+  workload: WorkloadConnector;
+  timing?: Partial<ControlPlaneTiming>;
+  /** Which address probes and workload API calls use (see EtcdDeps.probeNetwork). */
+  probeNetwork?: 'public' | 'private';
+}
+
+type Obj = ControlPlane & Observed;
+
+interface Memory {
+  unhealthy: UnhealthyClock;
+  lastSync?: { fingerprint: string; at: number };
+  lastAnswerAt?: number;
+  removingSince: Map<string, number>;
+  addons?: { fingerprint: string; at: number; condition: ConditionInput };
+  notAfter: Map<string, Date | undefined>;
+}
+
+const KIND = MANAGED_KINDS.find((k) => k.def.kind === 'ControlPlane')!;
+const LEAF_LIFETIME_MS = LEAF_VALIDITY_DAYS * 86_400_000;
+
+export const firewallName = (o: Obj) => `hardway-${o.metadata.namespace}-${o.metadata.name}-cp`;
+export const loadBalancerName = (o: Obj) => `hardway-${o.metadata.namespace}-${o.metadata.name}-api`;
+
+/** The control plane's network facts: the service range's first address (kubernetes) and tenth (DNS). */
+export function clusterNetwork(o: ControlPlane) {
+  const range = parseCidr(o.spec.network.serviceCIDR) as Cidr;
+  return {
+    podCIDR: o.spec.network.podCIDR,
+    serviceCIDR: o.spec.network.serviceCIDR,
+    clusterDomain: o.spec.network.clusterDomain,
+    clusterDNS: nthAddress(range, 10),
+    kubernetesServiceIP: nthAddress(range, 1),
+  };
+}
+
+export function controlPlaneFirewall(o: Obj, lb?: LoadBalancer): FirewallSpec {
+  const uid = o.metadata.uid!;
+  const cluster = { tags: [clusterTag(uid)] };
+  const mgmt = o.spec.firewall.managementCIDRs ?? [];
+  const admin = o.spec.firewall.adminCIDRs ?? [];
+  const api = o.spec.firewall.apiCIDRs ?? [];
+  const tcp = (ports: string, targets: FirewallSpec['inbound'][number]['targets']) => ({ protocol: 'tcp' as const, ports, targets });
+  return {
+    name: firewallName(o),
+    tags: [ownerTag(uid)],
+    inbound: [
+      tcp('6443', { ...cluster, ...(api.length ? { addresses: api } : {}), ...(lb ? { loadBalancerUids: [lb.id] } : {}) }),
+      tcp('10250', cluster),
+      { protocol: 'udp', ports: '8472', targets: cluster },
+      ...(mgmt.length ? ['6443', '10250', '10256', '10257', '10259'].map((p) => tcp(p, { addresses: mgmt })) : []),
+      ...(admin.length ? [tcp('22', { addresses: admin })] : []),
+    ],
+    outbound: (['tcp', 'udp', 'icmp'] as const).map((protocol) => ({ protocol, ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } })),
+  };
+}
+
+export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconcile; onTerminalError: (key: string, err: TerminalError) => Promise<void> } {
+  const t = { ...DEFAULT_CONTROL_PLANE_TIMING, ...d.timing };
+  const memory = new Map<string, Memory>();
+  const mem = (uid: string) => {
+    let m = memory.get(uid);
+    if (!m) memory.set(uid, (m = { unhealthy: new UnhealthyClock(), removingSince: new Map(), notAfter: new Map() }));
+    return m;
+  };
+  const order = CONTROL_PLANE_CONDITIONS;
+  const probeAddress = (m: Machine) => (d.probeNetwork === 'private' ? m.privateIPv4 : (m.publicIPv4 ?? m.privateIPv4));
+  const status = (o: Obj, inputs: ConditionInput[], extra: Record<string, unknown> = {}) =>
+    writeStatus(d.kube, ControlPlanes, o, nextStatus(o, inputs, order, d.now(), extra), d.fieldManager);
+
+  const reconcile: Reconcile = async (key, { log }) => {
+    const cached = d.get(key);
+    if (!cached) return;
+    const o = { ...cached, spec: validateControlPlane(cached).object.spec } as Obj;
+    if (o.metadata.deletionTimestamp) return reconcileDelete(o, log);
+    const report = (inputs: ConditionInput[]) => status(o, inputs);
+    const credentials = o.spec.credentialsRef.name;
+    const ready = await prepare(d, o, { resource: ControlPlanes, finalizer: CONTROL_PLANE_FINALIZER, problems: validateControlPlane(cached).problems, credentials, report, retryMs: t.steadyMs });
+    if ('done' in ready) return ready.done;
+    return withCloudErrors(d, o, { credentials, report, log, retryMs: t.steadyMs }, () => converge(o, ready.clouds, log));
+  };
+
+  async function reconcileDelete(o: Obj, log: Logger): Promise<ReconcileResult | void> {
+    if (!o.metadata.finalizers?.includes(CONTROL_PLANE_FINALIZER)) return;
+    const deleting = (reason: string, message: string): ConditionInput => ({ type: T.Deleting, status: 'True', reason, message });
+    const users = d.dependents(o.metadata.namespace!, o.metadata.name);
+    if (users.length) {
+      await status(o, [deleting(Reason.WaitingForDependents, `WorkerPool ${users.join(', ')} still joins this control plane; delete it first`)]);
+      return { requeueAfterMs: t.waitMs };
+    }
+    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name);
+    if ('reason' in clouds) {
+      await status(o, [deleting(clouds.reason, `${clouds.message}: cannot clean up DigitalOcean and Cloudflare; restore it, or remove the finalizer ${CONTROL_PLANE_FINALIZER} and clean up by hand`)]);
+      return { requeueAfterMs: t.steadyMs };
+    }
+    const left = await cleanupOwner(clouds, o.metadata.uid!, { zone: o.spec.dns.zone, firewalls: [firewallName(o)], loadBalancers: [loadBalancerName(o)] });
+    if (left) {
+      await status(o, [deleting(Reason.Deleting, `${left} droplets still being deleted`)]);
+      return { requeueAfterMs: t.waitMs };
+    }
+    const secrets = await d.kube.list(Secrets, { namespace: o.metadata.namespace, labelSelector: `hardway.dev/controlplane=${o.metadata.name}` });
+    for (const s of secrets.items) await d.kube.delete(Secrets, s.metadata, { uid: s.metadata.uid });
+    await d.kube.removeFinalizer(ControlPlanes, o, CONTROL_PLANE_FINALIZER);
+    memory.delete(o.metadata.uid!);
+    log.info('cleaned up: DNS records, load balancer, firewall, droplets and Secrets are gone');
+    await d.events.record(o, 'Normal', 'Deleted', 'DNS records, load balancer, firewall, droplets and Secrets removed');
+  }
+
+  /** The load balancer in LoadBalancer mode (created if missing); removed in DNS mode. */
+  async function loadBalancer(o: Obj, clouds: Clouds): Promise<LoadBalancer | undefined> {
+    const name = loadBalancerName(o);
+    const existing = (await clouds.compute.listLoadBalancers()).data.find((l) => l.name === name);
+    if (o.spec.endpoint.mode !== 'LoadBalancer') {
+      if (existing) {
+        await clouds.compute.deleteLoadBalancer(existing.id);
+        await d.events.record(o, 'Normal', 'LoadBalancerDeleted', `${name} (endpoint mode is DNS)`);
+      }
+      return undefined;
+    }
+    if (existing) return existing;
+    const created = await clouds.compute.createLoadBalancer({
+      name,
+      region: o.spec.machine.region,
+      tag: loadBalancerTag(o.metadata.uid!),
+      vpcUUID: o.spec.machine.vpcUUID,
+      forwarding: [{ entryPort: 6443, targetPort: 6443, protocol: 'tcp' }],
+      healthCheck: { protocol: 'tcp', port: 6443 },
+    });
+    await d.events.record(o, 'Normal', 'LoadBalancerCreated', `${name} → droplets tagged ${loadBalancerTag(o.metadata.uid!)}`);
+    return created.data;
+  }
+
+  async function converge(o: Obj, clouds: Clouds, log: Logger): Promise<ReconcileResult> {
+    const base = [NOT_PAUSED, NOT_DELETING];
+    const uid = o.metadata.uid!;
+    const ns = o.metadata.namespace!;
+    const m = mem(uid);
+    const now = d.now();
+    const nowMs = now.getTime();
+    const zoneName = o.spec.dns.zone;
+    const host = o.spec.endpoint.host;
+    const net = clusterNetwork(o);
+
+    // 1. The etcd cluster: machines are only created once it is Ready.
+    const etcdDep = dependencyCondition({ kind: KIND, getDependency: d.getEtcd }, o)!;
+    const etcd = d.getEtcd(`${ns}/${o.spec.etcdClusterRef.name}`);
+    const machines = (await clouds.droplets.withTags(ownerTag(uid))).map(machineOf);
+    const etcdCAData = etcd ? await readSecret(d.kube, ns, `${etcd.metadata.name}-etcd-ca`) : undefined;
+    if ((etcdDep.status !== 'True' && machines.length === 0) || !etcd || !etcdCAData?.['tls.key']) {
+      const why = etcdDep.status === 'True' ? { ...etcdDep, status: 'False' as const, reason: Reason.WaitingForEtcdCluster, message: `Secret ${o.spec.etcdClusterRef.name}-etcd-ca is not there yet` } : etcdDep;
+      await status(o, [...base, why, { type: T.Ready, status: 'False', reason: why.reason, message: why.message }]);
+      return { requeueAfterMs: t.steadyMs };
+    }
+    const etcdEndpoints = (etcd.status as { clientEndpoints?: string[] } | undefined)?.clientEndpoints ?? [];
+
+    // 2. Certificates, keys and the admin kubeconfig.
+    const pkiDeps = { kube: d.kube, ctx: { ...d.pki, now }, randomBytes: d.randomBytes };
+    const pki = await sharedPki(pkiDeps, o, { cert: etcdCAData['tls.crt']!, key: etcdCAData['tls.key']!, ca: etcdCAData['tls.crt']! }, net);
+    for (const i of pki.issued) await d.events.record(o, 'Normal', 'CertificateIssued', `${i.name}: ${i.reason}`);
+    if (await ensureKubeconfig(d.kube, o, pki)) await d.events.record(o, 'Normal', 'KubeconfigWritten', `admin kubeconfig in Secret ${kubeconfigSecretName(o.metadata.name)}`);
+
+    const zone = (await clouds.dns.findZone(zoneName)).data;
+    if (!zone) {
+      const message = `the Cloudflare token cannot see zone ${zoneName}`;
+      await status(o, [...base, etcdDep, { type: T.DNSReady, status: 'False', reason: Reason.DNSRecordsNotReady, message }, { type: T.Ready, status: 'False', reason: Reason.DNSRecordsNotReady, message }]);
+      return { requeueAfterMs: t.steadyMs };
+    }
+    const lb = await loadBalancer(o, clouds);
+
+    // 3. Health of every running node.
+    const creds = { ca: pki.ca.cert, cert: pki.leaves.admin.cert, key: pki.leaves.admin.key };
+    const running = machines.filter((x) => x.status === 'active' && x.privateIPv4);
+    const probes = new Map<string, ControlPlaneHealth>(
+      await Promise.all(running.map(async (x) => [x.machine, await d.health.controlPlane({ ip: probeAddress(x)!, dnsName: `${x.machine}.${zoneName}` }, creds)] as const)),
+    );
+    const apiHealthy = (name: string) => !!probes.get(name)?.apiserverReady.ok && !!probes.get(name)?.apiserverLive.ok;
+    // Any component answering well means the network is there: health is then reported as it is.
+    const answered = [...probes.values()].some((p) => p.apiserverLive.ok || p.apiserverReady.ok || p.controllerManager.ok || p.scheduler.ok);
+    if (answered) m.lastAnswerAt = nowMs;
+    for (const p of probes.values()) d.metrics?.observeProbe('kube-apiserver', p.apiserverReady.ok ? 'healthy' : 'unhealthy', 0);
+
+    // 4. What to change: outdated = another version, or certificates that would expire before long.
+    for (const x of machines) if (!m.notAfter.has(x.machine)) m.notAfter.set(x.machine, await nodeNotAfter(d.kube, ns, x.machine));
+    const certsDue = (name: string) => {
+      const na = m.notAfter.get(name);
+      return !!na && na.getTime() - nowMs < LEAF_LIFETIME_MS / 3;
+    };
+    const views = machines.map((x) => ({
+      name: x.machine,
+      dropletId: x.id,
+      createdAt: x.createdAt,
+      healthy: apiHealthy(x.machine),
+      outdated: x.version !== o.spec.version || certsDue(x.machine),
+      unhealthySince: m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs),
+      removing: x.removing,
+    }));
+    m.unhealthy.forget((name) => machines.some((x) => x.machine === name));
+    const etcdReady = etcdDep.status === 'True';
+    const decision: RolloutDecision = etcdReady
+      ? planRollout({ replicas: o.spec.replicas, machines: views, maxSurge: 1, maxUnavailable: 0, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, oneAtATime: true })
+      : { create: 0, remove: [], waiting: etcdDep.message };
+
+    // Removal, step 1: mark (a tag: the next reconcile, or another replica, sees it); out of rotation below.
+    for (const r of decision.remove) {
+      await clouds.compute.tagDroplets(REMOVING_TAG, [r.machine.dropletId], true).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
+      const x = machines.find((y) => y.machine === r.machine.name)!;
+      x.removing = true;
+      log.info({ machine: x.machine, why: r.why }, 'removing control-plane node');
+      await d.events.record(o, 'Normal', 'MachineRemoving', `${x.machine}: ${r.why}`);
+    }
+
+    // 5. Rotation: the endpoint's records and the load balancer's members are the healthy, staying nodes.
+    const staying = running.filter((x) => !x.removing);
+    const inRotation = staying.some((x) => apiHealthy(x.machine)) ? staying.filter((x) => apiHealthy(x.machine)) : staying;
+    for (const x of machines.filter((y) => y.removing && y.tags.includes(loadBalancerTag(uid)))) {
+      await clouds.compute.tagDroplets(loadBalancerTag(uid), [x.id], false).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
+    }
+    const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? '', x.removing]), inRotation.map((x) => x.machine), lb?.ip]);
+    let dnsComplete = machines.every((x) => x.privateIPv4);
+    if (!m.lastSync || m.lastSync.fingerprint !== fingerprint || nowMs - m.lastSync.at >= t.cloudSyncMs) {
+      const comment = `hardway ControlPlane ${ns}/${o.metadata.name}`;
+      const wanted = [
+        ...machines.filter((x) => x.privateIPv4).map((x) => ({ name: `${x.machine}.${zoneName}`, type: 'A' as const, content: x.privateIPv4!, ttl: 60, comment })),
+        ...(lb ? (lb.ip ? [lb.ip] : []) : inRotation.map((x) => x.publicIPv4 ?? x.privateIPv4!)).map((ip) => ({ name: host, type: 'A' as const, content: ip, ttl: 60, comment: `${comment} endpoint` })),
+      ];
+      const change = await syncRecords(clouds, zone.id, uid, wanted);
+      for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
+      for (const r of change.deleted) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} → ${r.content}`);
+      const fw = controlPlaneFirewall(o, lb);
+      if ((await ensureFirewall(clouds, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+      if (dnsComplete && wanted.some((r) => r.name === host)) m.lastSync = { fingerprint, at: nowMs };
+    }
+    dnsComplete &&= lb ? !!lb.ip : inRotation.length > 0;
+
+    // Removal, step 2: once out of rotation for the records' TTL, the Node object and the droplet go.
+    let did = decision.create > 0 || decision.remove.length > 0;
+    const target = inRotation.find((x) => apiHealthy(x.machine));
+    const workload = target ? d.workload.connect({ ip: probeAddress(target)!, serverName: host, ...creds }) : undefined;
+    for (const x of machines.filter((y) => y.removing)) {
+      const since = m.removingSince.get(x.machine) ?? nowMs;
+      m.removingSince.set(x.machine, since);
+      if (nowMs - since < t.rotationDrainMs) continue;
+      if (workload) await workload.deleteNode(x.machine).catch((e: unknown) => log.warn({ machine: x.machine, err: (e as Error).message }, 'could not delete the Node object; the node lifecycle controller will'));
+      await deleteMachine(clouds, uid, x.id);
+      await d.kube.delete(Secrets, { namespace: ns, name: x.machine });
+      m.removingSince.delete(x.machine);
+      m.notAfter.delete(x.machine);
+      did = true;
+      log.info({ machine: x.machine }, 'control-plane node deleted');
+      await d.events.record(o, 'Normal', 'MachineDeleted', `droplet ${x.machine}`);
+    }
+
+    // Creation: certificates for the node, user-data, and the droplet (after a lookup by tag).
+    for (let i = 0; i < decision.create; i++) {
+      const name = dropletName(o.metadata.name, 'ControlPlane', d.randomBytes(5));
+      await createNode(o, clouds, pki, name, etcd, etcdEndpoints, log);
+    }
+
+    // 6. Addons, once an API server answers; re-applied when the spec changes or every cloudSyncMs.
+    const addons = await applyAddons(o, m, workload, nowMs, log);
+
+    // 7. Status.
+    const after = did ? (await clouds.droplets.withTags(ownerTag(uid))).map(machineOf) : machines;
+    const withinGrace = m.lastAnswerAt !== undefined && nowMs - m.lastAnswerAt < t.graceMs;
+    const live = after.filter((x) => !x.removing);
+    const conditions = controlPlaneConditions({
+      replicas: o.spec.replicas,
+      version: o.spec.version,
+      etcd: etcdDep,
+      machines: live.length,
+      active: live.filter((x) => x.status === 'active' && x.privateIPv4).length,
+      outdated: views.filter((v) => v.outdated && !v.removing).length,
+      removing: after.length - live.length,
+      probes: [...probes.entries()].filter(([name]) => live.some((x) => x.machine === name)),
+      answered,
+      withinGrace,
+      previous: (type) => getCondition(o.status?.conditions, type),
+      dnsComplete,
+      endpointMode: o.spec.endpoint.mode,
+      addons,
+      decision,
+    });
+    const notAfters = { ...Object.fromEntries(Object.entries(pki.leaves).map(([k, v]) => [k, v.cert])), ca: pki.ca.cert };
+    const earliest = earliestExpiry(notAfters)!;
+    const nodeEarliest = [...m.notAfter.entries()].filter(([, v]) => v).sort((a, b) => a[1]!.getTime() - b[1]!.getTime())[0];
+    const first = nodeEarliest && nodeEarliest[1]! < earliest.notAfter ? { name: nodeEarliest[0], notAfter: nodeEarliest[1]! } : earliest;
+    const certCondition: ConditionInput =
+      first.notAfter.getTime() - nowMs < 30 * 86_400_000
+        ? { type: T.CertificatesAvailable, status: 'True', reason: Reason.CertificatesExpiringSoon, message: `${first.name} expires ${first.notAfter.toISOString()}` }
+        : { type: T.CertificatesAvailable, status: 'True', reason: Reason.CertificatesAvailable, message: `CA in Secret ${caSecretName(o.metadata.name)}; first expiry ${first.name} at ${first.notAfter.toISOString()}` };
+    const iso = (x: Date) => x.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await status(o, [...base, etcdDep, certCondition, ...conditions], {
+      endpoint: `https://${host}:6443`,
+      kubeconfigSecretRef: { name: kubeconfigSecretName(o.metadata.name) },
+      ...(lowestVersion(after.map((x) => x.version)) ? { version: lowestVersion(after.map((x) => x.version)) } : {}),
+      machines: after.map((x) => {
+        const p = probes.get(x.machine);
+        return machineStatus(x, { zone: zoneName, healthy: p ? apiHealthy(x.machine) : undefined, message: p && (p.apiserverReady.message ?? p.apiserverLive.message), probedAt: now });
+      }),
+      certificates: { earliestExpiry: iso(first.notAfter), earliestExpiryName: first.name, caExpiry: iso(new Date(new X509Certificate(pki.ca.cert).validTo)) },
+      replicas: after.length,
+      readyReplicas: live.filter((x) => apiHealthy(x.machine)).length,
+      updatedReplicas: live.filter((x) => x.version === o.spec.version && !certsDue(x.machine)).length,
+    });
+    const isReady = conditions.find((c) => c.type === T.Ready)?.status === 'True';
+    return { requeueAfterMs: isReady && !did ? t.steadyMs : t.waitMs };
+  }
+
+  async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], log: Logger) {
+    const zone = o.spec.dns.zone;
+    const net = clusterNetwork(o);
+    const node = { name, address: `${name}.${zone}` };
+    const certs = await nodePki({ kube: d.kube, ctx: { ...d.pki, now: d.now() }, randomBytes: d.randomBytes }, o, pki, node, net.kubernetesServiceIP);
+    const endpoint = `https://${o.spec.endpoint.host}:6443`;
+    const rendered = renderControlPlane({
+      node,
+      version: o.spec.version,
+      apiServer: endpoint,
+      endpoint,
+      clusterName: o.metadata.name,
+      ca: pki.ca,
+      etcdCA: pki.etcdCA,
+      frontProxyCA: pki.frontProxyCA.cert,
+      etcdEndpoints,
+      serviceAccount: pki.serviceAccount,
+      kubelet: certs.kubelet,
+      kubeProxy: pki.leaves['kube-proxy'],
+      network: net,
+      leaves: {
+        apiserver: certs.apiserver,
+        apiserverKubeletClient: pki.leaves['apiserver-kubelet-client'],
+        apiserverEtcdClient: pki.leaves['apiserver-etcd-client'],
+        frontProxyClient: pki.leaves['front-proxy-client'],
+        controllerManager: pki.leaves['controller-manager'],
+        scheduler: pki.leaves.scheduler,
+        serving: certs.serving,
+      },
+      encryptionKey: o.spec.encryptionAtRest ? pki.encryptionKey : undefined,
+      audit: o.spec.audit,
+    });
+    const uid = o.metadata.uid!;
+    const spec = o.spec.machine;
+    const { droplet, created } = await createMachineOnce(clouds, uid, {
+      name,
+      region: spec.region,
+      size: spec.size,
+      image: spec.image,
+      sshKeys: spec.sshKeys,
+      vpcUUID: spec.vpcUUID,
+      tags: [
+        FLEET_TAG,
+        ownerTag(uid),
+        machineTag(name),
+        versionTag(o.spec.version),
+        clusterTag(uid),
+        etcdClientTag(etcd.metadata.uid!),
+        ...(o.spec.endpoint.mode === 'LoadBalancer' ? [loadBalancerTag(uid)] : []),
+        ...(spec.tags ?? []),
+      ],
+      userData: rendered.userData,
+    });
+    if (!created) return;
+    log.info({ machine: name, dropletId: droplet.id }, 'droplet created');
+    await d.events.record(o, 'Normal', 'MachineCreated', `droplet ${name} (${spec.size} in ${spec.region}, Kubernetes ${o.spec.version})`);
+  }
+
+  async function applyAddons(o: Obj, m: Memory, workload: ReturnType<WorkloadConnector['connect']> | undefined, nowMs: number, log: Logger): Promise<ConditionInput> {
+    const net = clusterNetwork(o);
+    const fingerprint = JSON.stringify([o.metadata.generation, net]);
+    if (m.addons && m.addons.fingerprint === fingerprint && nowMs - m.addons.at < t.cloudSyncMs && m.addons.condition.status === 'True') return m.addons.condition;
+    if (!workload) return m.addons?.condition ?? { type: T.AddonsReady, status: 'Unknown', reason: Reason.AddonsNotApplied, message: 'waiting for an API server to answer' };
+    let condition: ConditionInput;
+    try {
+      await workload.apply(renderAddons({ clusterDNS: net.clusterDNS, clusterDomain: net.clusterDomain, podCIDR: net.podCIDR }));
+      condition = { type: T.AddonsReady, status: 'True', reason: Reason.AddonsApplied, message: `apiserver-to-kubelet RBAC, CoreDNS at ${net.clusterDNS}, flannel RBAC` };
+      if (m.addons?.condition.status !== 'True') log.info('addons applied');
+    } catch (e) {
+      if (!(e instanceof WorkloadError)) throw e;
+      condition = { type: T.AddonsReady, status: 'False', reason: Reason.AddonsNotApplied, message: e.message };
+      log.warn({ err: e.message }, 'addons not applied');
+    }
+    m.addons = { fingerprint, at: nowMs, condition };
+    return condition;
+  }
+
+  const onTerminalError = async (key: string, err: TerminalError) => {
+    const o = d.get(key);
+    if (o) await reportTerminal({ ...d, resource: ControlPlanes, order }, o, err);
+  };
+
+  return { reconcile, onTerminalError };
+}
+
+export interface ControlPlaneFacts {
+  replicas: number;
+  version: string;
+  etcd: ConditionInput;
+  /** Machines not being removed, and how many of them run. */
+  machines: number;
+  active: number;
+  outdated: number;
+  removing: number;
+  probes: [string, ControlPlaneHealth][];
+  /** Whether any API server answered at all (else remote health may keep its last value). */
+  answered: boolean;
+  withinGrace: boolean;
+  previous: (type: string) => { status: 'True' | 'False' | 'Unknown'; reason: string; message?: string } | undefined;
+  dnsComplete: boolean;
+  endpointMode: 'DNS' | 'LoadBalancer';
+  addons: ConditionInput;
+  decision: RolloutDecision;
+}
+
+/** The conditions a ControlPlane reports, from what was observed and decided. Pure. */
+export function controlPlaneConditions(f: ControlPlaneFacts): ConditionInput[] {
+  const c: ConditionInput[] = [];
+  c.push(
+    f.active === f.machines && f.machines === f.replicas && f.removing === 0
+      ? { type: T.MachinesProvisioned, status: 'True', reason: Reason.Provisioned, message: `${f.machines} droplets running` }
+      : { type: T.MachinesProvisioned, status: 'False', reason: Reason.Provisioning, message: `${f.active}/${f.replicas} droplets running${f.removing ? `, ${f.removing} being removed` : ''}` },
+  );
+  c.push(
+    f.dnsComplete
+      ? { type: T.DNSReady, status: 'True', reason: Reason.DNSRecordsReady, message: f.endpointMode === 'DNS' ? 'one A record per node; the endpoint lists the healthy nodes' : 'one A record per node; the endpoint points at the load balancer' }
+      : { type: T.DNSReady, status: 'False', reason: Reason.DNSRecordsNotReady, message: f.endpointMode === 'DNS' ? 'waiting for droplet addresses' : 'waiting for droplet addresses and the load balancer' },
+  );
+  const health = (type: string, what: string, pick: (h: ControlPlaneHealth) => { ok: boolean; message?: string }) =>
+    healthCondition(type, what, f.probes.map(([machine, h]) => ({ machine, ...pick(h) })), { expected: f.machines, answered: f.answered, withinGrace: f.withinGrace, previous: f.previous(type) });
+  c.push(health(T.APIServerHealthy, 'API server', (h) => (h.apiserverReady.ok ? h.apiserverLive : h.apiserverReady)));
+  c.push(health(T.ControllerManagerHealthy, 'controller-manager', (h) => h.controllerManager));
+  c.push(health(T.SchedulerHealthy, 'scheduler', (h) => h.scheduler));
+  c.push(f.addons);
+  const rolling = f.outdated > 0;
+  c.push(!rolling && f.machines < f.replicas && f.machines > 0 ? { type: T.ScalingUp, status: 'True', reason: Reason.ScalingUp, message: `${f.machines} → ${f.replicas} nodes, one at a time` } : { type: T.ScalingUp, status: 'False', reason: Reason.NotScalingUp });
+  c.push(!rolling && f.machines + f.removing > f.replicas ? { type: T.ScalingDown, status: 'True', reason: Reason.ScalingDown, message: `${f.machines + f.removing} → ${f.replicas} nodes, one at a time` } : { type: T.ScalingDown, status: 'False', reason: Reason.NotScalingDown });
+  c.push(rolling ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing ${f.outdated} node(s) with Kubernetes ${f.version}, one at a time` } : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut });
+  const notTrue = [f.etcd, ...c].find((x) => [T.EtcdAvailable, T.MachinesProvisioned, T.DNSReady, T.APIServerHealthy, T.ControllerManagerHealthy, T.SchedulerHealthy, T.AddonsReady].includes(x.type as never) && x.status !== 'True');
+  const busy = c.find((x) => [T.ScalingUp, T.ScalingDown, T.RollingOut].includes(x.type as never) && x.status === 'True');
+  const api = c.find((x) => x.type === T.APIServerHealthy)!;
+  c.push(
+    !notTrue && !busy
+      ? { type: T.Ready, status: 'True', reason: Reason.Ready, message: api.message }
+      : { type: T.Ready, status: 'False', reason: notTrue?.reason ?? busy?.reason ?? Reason.NotReady, message: notTrue?.message ?? busy?.message ?? f.decision.waiting ?? 'converging' },
+  );
+  return c;
+}

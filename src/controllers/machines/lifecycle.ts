@@ -1,0 +1,107 @@
+// The steps every provisioning controller takes before and around converging: finalizer, paused,
+// validation, every condition written on the first visit, credentials; and what cloud failures mean for
+// status (refused token, failing API, rate limit, refused machine). Shared by the three kinds.
+import type { KubeClient, Resource } from '../../kube/port.ts';
+import { TerminalError, type ReconcileResult } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import { PAUSED_ANNOTATION, Reason, ConditionType as T, formatProblems, type ConditionInput, type Problem } from '../../api/v1alpha1/index.ts';
+import { CloudError } from '../../cloud/errors.ts';
+import type { CloudFactory, Clouds } from '../clouds.ts';
+import type { Observed } from '../status.ts';
+
+export interface LifecycleDeps {
+  kube: KubeClient;
+  events: EventRecorder;
+  clouds: CloudFactory;
+}
+
+export type Report = (inputs: ConditionInput[]) => Promise<unknown>;
+
+export const NOT_PAUSED: ConditionInput = { type: T.Paused, status: 'False', reason: Reason.NotPaused };
+export const NOT_DELETING: ConditionInput = { type: T.Deleting, status: 'False', reason: Reason.NotDeleting };
+
+/**
+ * Finalizer, paused, validation, first visit and credentials. Returns the clouds to converge with, or
+ * the reconcile result when there is nothing more to do now.
+ */
+export async function prepare(
+  d: LifecycleDeps,
+  o: Observed,
+  x: { resource: Resource; finalizer: string; problems: Problem[]; credentials: string; report: Report; retryMs: number },
+): Promise<{ clouds: Clouds } | { done: ReconcileResult | void }> {
+  if (!o.metadata.finalizers?.includes(x.finalizer)) {
+    await d.kube.addFinalizer(x.resource, o, x.finalizer);
+    return { done: undefined }; // the finalizer change wakes us again
+  }
+  if (o.metadata.annotations?.[PAUSED_ANNOTATION] === 'true') {
+    await x.report([{ type: T.Paused, status: 'True', reason: Reason.Paused, message: `annotation ${PAUSED_ANNOTATION} is "true"` }]);
+    return { done: undefined };
+  }
+  if (x.problems.length) throw new TerminalError(Reason.InvalidSpec, formatProblems(x.problems));
+  // Every condition is written on the first visit (Unknown until known), before any cloud call.
+  if (!o.status?.conditions?.length) await x.report([NOT_PAUSED, NOT_DELETING]);
+  const clouds = await d.clouds.forSecret(o.metadata.namespace!, x.credentials);
+  if ('reason' in clouds) {
+    await x.report([NOT_PAUSED, NOT_DELETING, { type: T.Ready, status: 'False', reason: clouds.reason, message: clouds.message }]);
+    await d.events.record(o, 'Warning', clouds.reason, clouds.message);
+    return { done: { requeueAfterMs: x.retryMs } };
+  }
+  return { clouds };
+}
+
+/**
+ * Runs converge and turns cloud failures into status: a refused token and a refused machine are shown
+ * and retried slowly or with backoff; a rate limit requeues after retry-after; a failing API is shown and
+ * retried with backoff. Anything else propagates (backoff, logged).
+ */
+export async function withCloudErrors(
+  d: LifecycleDeps,
+  o: Observed,
+  x: { credentials: string; report: Report; log: Logger; retryMs: number },
+  converge: () => Promise<ReconcileResult>,
+): Promise<ReconcileResult> {
+  const base = [NOT_PAUSED, NOT_DELETING];
+  try {
+    return await converge();
+  } catch (e) {
+    if (!(e instanceof CloudError)) throw e;
+    if (e.unauthorized) {
+      const message = `the ${e.provider} token in Secret ${x.credentials} was refused (${e.detail})`;
+      await x.report([...base, { type: T.Ready, status: 'False', reason: Reason.CredentialsInvalid, message }]);
+      await d.events.record(o, 'Warning', Reason.CredentialsInvalid, message);
+      return { requeueAfterMs: x.retryMs };
+    }
+    if (e.status === 0 || e.status >= 500) {
+      // Unreachable or failing cloud: say so where users look, then retry with backoff.
+      const message = `${e.provider} ${e.operation}: ${e.status ? `HTTP ${e.status}` : 'no response'} (${e.detail})`;
+      await x.report([...base, { type: T.Ready, status: 'False', reason: Reason.CloudAPIError, message }]);
+      throw e;
+    }
+    if (e.rateLimited) {
+      x.log.warn({ provider: e.provider, retryAfterSeconds: e.retryAfterSeconds }, 'rate limited; requeueing');
+      return { requeueAfterMs: Math.max(1, e.retryAfterSeconds ?? 60) * 1000 };
+    }
+    if (e.status === 422) {
+      // DigitalOcean refused the machine (size, image or region not available, droplet limit): say so.
+      const message = `${e.operation}: ${e.detail}`;
+      await x.report([...base, { type: T.MachinesProvisioned, status: 'False', reason: Reason.ProvisioningFailed, message }, { type: T.Ready, status: 'False', reason: Reason.ProvisioningFailed, message }]);
+      await d.events.record(o, 'Warning', Reason.ProvisioningFailed, message);
+      throw e;
+    }
+    throw e;
+  }
+}
+
+/** Remembers, per machine, since when it is unhealthy (kept in memory: a restart starts the clock again). */
+export class UnhealthyClock {
+  private readonly since = new Map<string, number>();
+  observe(machine: string, healthy: boolean, now: number): number | undefined {
+    if (healthy) this.since.delete(machine);
+    else if (!this.since.has(machine)) this.since.set(machine, now);
+    return this.since.get(machine);
+  }
+  forget(keep: (machine: string) => boolean): void {
+    for (const k of this.since.keys()) if (!keep(k)) this.since.delete(k);
+  }
+}

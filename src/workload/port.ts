@@ -1,0 +1,76 @@
+// The workload cluster as controllers see it: the Kubernetes API of a cluster this operator built, reached
+// at an address the operator knows (a node's IP or the load balancer's) while verifying the certificate
+// against the endpoint's DNS name. Implemented over HTTPS (adapter.ts) and in memory (fake.ts).
+
+/** Where and as whom to reach a workload API. */
+export interface WorkloadTarget {
+  /** IP address to connect to. */
+  ip: string;
+  port?: number;
+  /** The name the API server's certificate must carry (SNI and identity check): the endpoint host. */
+  serverName: string;
+  /** Kubernetes CA (PEM). */
+  ca: string;
+  /** Admin client certificate and key (PEM). */
+  cert: string;
+  key: string;
+}
+
+/** A Node as the operator needs it. */
+export interface WorkloadNode {
+  name: string;
+  /** The Node's Ready condition. */
+  ready: 'True' | 'False' | 'Unknown';
+  /** Reason and message of the Ready condition, for status messages. */
+  message?: string;
+  unschedulable: boolean;
+  kubeletVersion?: string;
+  /** When the operator started draining it (annotation hardway.dev/drain-started), if it did. */
+  drainStartedAt?: Date;
+}
+
+/** Any Kubernetes object to apply (addons). */
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface EvictionResult {
+  /** Pods still on the node that a drain must wait for (DaemonSet and mirror pods excluded). */
+  remaining: string[];
+  /** Pods whose eviction a PodDisruptionBudget refused this time (HTTP 429). */
+  blocked: string[];
+}
+
+export interface WorkloadCluster {
+  /** The API's /readyz: whether it answers at all, and why not. */
+  readyz(): Promise<{ ok: boolean; message?: string }>;
+  /** Server-side apply of every object (field manager "hardway", forced). Idempotent. */
+  apply(objects: Manifest[]): Promise<void>;
+  listNodes(): Promise<WorkloadNode[]>;
+  /** Marks the node unschedulable and records when draining began (kept if already set). Returns that time. */
+  cordon(name: string, now: Date): Promise<Date>;
+  /** Asks to evict every pod on the node that a drain moves (Eviction API: PodDisruptionBudgets apply). */
+  evictPods(name: string): Promise<EvictionResult>;
+  /** Deletes the Node object; already gone is success. */
+  deleteNode(name: string): Promise<void>;
+}
+
+export interface WorkloadConnector {
+  connect(target: WorkloadTarget): WorkloadCluster;
+}
+
+/** Failure to reach or use a workload API: never carries credentials. */
+export class WorkloadError extends Error {
+  constructor(
+    readonly operation: string,
+    /** HTTP status; 0 when there was no answer. */
+    readonly status: number,
+    message: string,
+  ) {
+    super(`workload API ${operation}: ${message}`);
+    this.name = 'WorkloadError';
+  }
+}
