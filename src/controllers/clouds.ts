@@ -28,6 +28,8 @@ export type CredentialsProblem = { reason: 'CredentialsNotFound' | 'CredentialsI
 
 export class CloudFactory {
   private readonly byToken = new Map<string, Clouds>();
+  /** The clients each credentials Secret last gave, so cleanup can finish after the Secret went first. */
+  private readonly lastBySecret = new Map<string, Clouds>();
 
   constructor(
     private readonly kube: KubeClient,
@@ -36,11 +38,17 @@ export class CloudFactory {
   ) {}
 
   /** Reads the credentials Secret; a problem (missing Secret or key) comes back as a value, not a throw. */
-  async forSecret(namespace: string, name: string): Promise<Clouds | CredentialsProblem> {
+  /**
+   * With forCleanup, a Secret that is gone is not a problem if this process used it before: Argo CD prune
+   * and `helm uninstall` delete the credentials together with the objects that still need them to clean up.
+   */
+  async forSecret(namespace: string, name: string, o: { forCleanup?: boolean } = {}): Promise<Clouds | CredentialsProblem> {
     let secret: KObject & { data?: Record<string, string> };
     try {
       secret = await this.kube.get(Secrets, { namespace, name });
     } catch (e) {
+      const remembered = this.lastBySecret.get(`${namespace}/${name}`);
+      if (isNotFound(e) && o.forCleanup && remembered) return remembered;
       if (isNotFound(e)) return { reason: 'CredentialsNotFound', message: `Secret ${namespace}/${name} does not exist` };
       throw e;
     }
@@ -49,7 +57,9 @@ export class CloudFactory {
     const cfToken = read('cloudflare-api-token');
     const missing = [!doToken && 'digitalocean-token', !cfToken && 'cloudflare-api-token'].filter(Boolean);
     if (missing.length) return { reason: 'CredentialsNotFound', message: `Secret ${namespace}/${name} has no ${missing.join(' or ')}` };
-    return this.forTokens(doToken, cfToken);
+    const clouds = this.forTokens(doToken, cfToken);
+    this.lastBySecret.set(`${namespace}/${name}`, clouds);
+    return clouds;
   }
 
   forTokens(doToken: string, cfToken: string): Clouds {

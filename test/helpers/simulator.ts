@@ -1,57 +1,213 @@
-// The node simulator: when a fake droplet becomes active, boot it the way cloud-init would — its
-// write_files under a private root, its etcd unit run for real (Debian's etcd) on the droplet's loopback
-// address, in a mount namespace whose /etc/hosts follows the fake Cloudflare zone. Deleted droplets stop;
-// kill() makes a node die (its droplet stays).
+// The node simulator: when a fake droplet becomes active, boot it the way cloud-init would, from its
+// user-data, on the droplet's loopback addresses (private 127.1x.x.y, public 127.2x.x.y), in mount
+// namespaces whose /etc/hosts follows the fake Cloudflare zone:
+// - etcd members: Debian's etcd from the rendered unit (test/helpers/etcd.ts), listening on both addresses
+//   as the unit says.
+// - control-plane nodes: the real kube-apiserver and kube-controller-manager (v1.20.2) against the etcd
+//   members, plus stand-ins for kube-scheduler, kubelet and kube-proxy (test/helpers/kube-node.ts).
+// - workers: kubelet and kube-proxy stand-ins; the kubelet registers its Node through the real API with its
+//   own certificate and keeps it Ready.
+// Public addresses: the real binaries listen on the private address and TCP proxies forward the public
+// one's ports (6443, 10257); the stand-ins (10250, 10256, 10259) listen on both addresses themselves.
+// Load balancers: each fake DO load balancer listens on its IP at every forwarding rule's entry port and
+// hands each connection to the first droplet with its tag whose target port accepts it (tried in turn).
+// Deleted droplets stop (processes killed, disk removed), kill() makes a node die while its droplet stays,
+// and a deleted load balancer stops listening.
 import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
 import type { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
 import type { RenderedNode } from '../../src/bootstrap/roles.ts';
+import type { NodeFile } from '../../src/bootstrap/cloudconfig.ts';
 import { startMember, requireEtcd, type RunningMember } from './etcd.ts';
+import { KubeNode, type Component, type KubeTiming } from './kube-node.ts';
+import { forward, type Forwarder } from './tcp-proxy.ts';
+
+export type { Component, KubeTiming } from './kube-node.ts';
+
+/** An etcd member of the simulated cloud. */
+export class EtcdNode {
+  readonly role = 'etcd' as const;
+  readonly components = new Map<string, Component>();
+  readonly log: string[];
+
+  constructor(
+    readonly member: RunningMember,
+    readonly privateIp: string,
+    readonly publicIp: string | undefined,
+    readonly root: string,
+  ) {
+    this.log = member.log;
+    const c: Component = { name: 'etcd', state: 'running', restarts: 0, output: member.log };
+    this.components.set('etcd', c);
+    void member.exited.then((code) => {
+      if (c.state === 'running') Object.assign(c, { state: 'failed', reason: `exited with ${code}` });
+    });
+  }
+
+  get name(): string {
+    return this.member.name;
+  }
+
+  async stop(): Promise<void> {
+    this.components.get('etcd')!.state = 'stopped';
+    await this.member.kill();
+  }
+}
+
+export type SimNode = EtcdNode | KubeNode;
+
+export interface NodeSimulatorOptions extends Partial<KubeTiming> {
+  /** How often the simulated data centre looks at the fakes' state (ms). */
+  intervalMs?: number;
+}
+
+interface Balancer {
+  forwarders: Promise<Forwarder[]>;
+}
 
 export class NodeSimulator {
-  readonly nodes = new Map<string, RunningMember>();
+  readonly nodes = new Map<string, SimNode>();
+  /** Load balancers being served, by id. */
+  readonly loadBalancers = new Map<string, Balancer>();
+  /** The simulator's own log: load balancers, nodes booted and stopped. */
+  readonly log: string[] = [];
+  /** Emits 'change' on every log line and component state change (see until()). */
+  readonly events = new EventEmitter();
   private readonly killed = new Set<string>();
+  /** Droplets whose user-data boots nothing the simulator knows (no etcd or kubelet unit). */
+  private readonly ignored = new Set<number>();
   private timer?: NodeJS.Timeout;
   private readonly hosts: string;
+  private readonly resolv: string;
+  private readonly timing: KubeTiming;
+  private stopping = false;
 
   constructor(
     private readonly compute: FakeDigitalOcean,
     private readonly dns: FakeCloudflare,
     private readonly root: string,
+    private readonly o: NodeSimulatorOptions = {},
   ) {
     requireEtcd();
     mkdirSync(root, { recursive: true });
     this.hosts = path.join(root, 'hosts');
     writeFileSync(this.hosts, '127.0.0.1 localhost\n');
+    // Same file etcd.ts writes for its members: any name outside the zone fails at once.
+    this.resolv = path.join(root, 'resolv.conf');
+    writeFileSync(this.resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+    this.timing = { heartbeatMs: o.heartbeatMs ?? 5_000, registerRetryMs: o.registerRetryMs ?? 1_000, restartDelayMs: o.restartDelayMs };
+    this.events.setMaxListeners(100);
   }
 
   /** Runs the simulated cloud's nodes (a loop over the fake's state, as a data centre would). */
-  start(intervalMs = 100): this {
+  start(intervalMs = this.o.intervalMs ?? 100): this {
     this.timer = setInterval(() => this.tick(), intervalMs);
+    this.tick();
     return this;
   }
 
+  private note(message: string) {
+    this.log.push(message);
+    this.events.emit('change');
+  }
+
+  /** The zone's A records for a name (what a resolver using the fake Cloudflare would answer). */
+  resolve(host: string): string[] {
+    return [...this.dns.records.values()].filter((r) => r.type === 'A' && r.name === host).map((r) => r.content as string);
+  }
+
   private tick() {
+    if (this.stopping) return;
     // Rewritten in place (same inode), so every node's bind-mounted /etc/hosts sees new names.
     const lines = [...this.dns.records.values()].filter((r) => r.type === 'A').map((r) => `${r.content} ${r.name}`);
     const text = ['127.0.0.1 localhost', ...lines].join('\n') + '\n';
     if (readFileSync(this.hosts, 'utf8') !== text) writeFileSync(this.hosts, text);
     const active = this.compute.activeDroplets();
     for (const d of active) {
-      if (this.nodes.has(d.name) || this.killed.has(d.name) || !d.userData?.includes('etcd.service')) continue;
-      const doc = parse(d.userData.replace(/^#cloud-config\n/, '')) as { write_files: { path: string; content: string; permissions: string }[] };
-      const node = { role: 'etcd', name: d.name, userData: d.userData, files: doc.write_files.map((f) => ({ path: f.path, content: f.content, permissions: f.permissions as '0600' })) } as RenderedNode;
-      this.nodes.set(d.name, startMember(node, d.privateIp, path.join(this.root, d.name), this.hosts, d.publicIp));
+      if (this.nodes.has(d.name) || this.killed.has(d.name) || this.ignored.has(d.id) || !d.userData) continue;
+      try {
+        this.boot(d);
+      } catch (e) {
+        this.ignored.add(d.id);
+        this.note(`${d.name}: cannot boot its user-data: ${(e as Error).message}`);
+      }
     }
     for (const [name, n] of this.nodes) if (!active.some((d) => d.name === name)) void this.stopNode(name, n);
+    this.syncLoadBalancers(active.map((d) => d.id));
   }
 
-  private async stopNode(name: string, n: RunningMember) {
+  private boot(d: { id: number; name: string; privateIp: string; publicIp?: string; userData?: string }) {
+    const doc = parse(d.userData!.replace(/^#cloud-config\n/, '')) as { write_files?: { path: string; content: string; permissions: string }[] };
+    const files: NodeFile[] = (doc.write_files ?? []).map((f) => ({ path: f.path, content: f.content, permissions: f.permissions as NodeFile['permissions'] }));
+    const has = (unit: string) => files.some((f) => f.path === `/etc/systemd/system/${unit}`);
+    const root = path.join(this.root, d.name);
+    if (has('etcd.service')) {
+      const node = { role: 'etcd', name: d.name, userData: d.userData, files } as RenderedNode;
+      this.nodes.set(d.name, new EtcdNode(startMember(node, d.privateIp, root, this.hosts, d.publicIp), d.privateIp, d.publicIp, root));
+      this.note(`${d.name}: etcd member started on ${d.privateIp}`);
+      return;
+    }
+    if (!has('kubelet.service')) {
+      this.ignored.add(d.id);
+      return;
+    }
+    const role = has('kube-apiserver.service') ? 'control-plane' : 'worker';
+    const node = new KubeNode(
+      {
+        name: d.name,
+        privateIp: d.privateIp,
+        publicIp: d.publicIp,
+        root,
+        hostsFile: this.hosts,
+        resolvFile: this.resolv,
+        resolve: (h) => this.resolve(h),
+        timing: this.timing,
+        changed: () => this.events.emit('change'),
+      },
+      files,
+      role,
+    );
+    this.nodes.set(d.name, node);
+    this.note(`${d.name}: ${role} node booting on ${d.privateIp}${d.publicIp ? ` (public ${d.publicIp})` : ''}`);
+    node.start().catch((e: unknown) => node.note('node', `boot failed: ${(e as Error).stack ?? String(e)}`));
+  }
+
+  private syncLoadBalancers(activeIds: number[]) {
+    const active = new Set(activeIds);
+    for (const [id, lb] of this.loadBalancers) {
+      if (this.compute.loadBalancers.has(id)) continue;
+      this.loadBalancers.delete(id);
+      void lb.forwarders.then((fs) => Promise.all(fs.map((f) => f.close())));
+      this.note(`load balancer ${id} deleted: stopped listening`);
+    }
+    for (const l of this.compute.loadBalancers.values()) {
+      if (this.loadBalancers.has(l.id) || !l.ip) continue;
+      const tag = String(l.tag ?? '').toLowerCase();
+      const rules = (l.forwarding_rules ?? []) as { entry_port: number; target_port: number }[];
+      const backends = (port: number) => () =>
+        [...this.compute.droplets.values()]
+          .filter((d) => active.has(d.id) && d.tags.some((t) => t.toLowerCase() === tag))
+          .map((d) => ({ host: d.privateIp, port }));
+      const forwarders = Promise.all(
+        rules.map((r) =>
+          forward(l.ip, r.entry_port, backends(r.target_port)).catch((e: unknown) => {
+            this.note(`load balancer ${l.id}: cannot listen on ${l.ip}:${r.entry_port}: ${(e as Error).message}`);
+            return undefined;
+          }),
+        ),
+      ).then((fs) => fs.filter((f): f is Forwarder => !!f));
+      this.loadBalancers.set(l.id, { forwarders });
+      this.note(`load balancer ${l.id} on ${l.ip}: ${rules.map((r) => `${r.entry_port}→${r.target_port}`).join(', ')} to droplets tagged ${l.tag}`);
+    }
+  }
+
+  private async stopNode(name: string, n: SimNode) {
     this.nodes.delete(name);
-    await n.kill();
-    rmSync(path.join(this.root, name), { recursive: true, force: true });
+    await n.stop();
+    rmSync(n.root, { recursive: true, force: true });
   }
 
   /** The node dies and stays dead (its droplet remains): what a crashed machine looks like. */
@@ -61,9 +217,44 @@ export class NodeSimulator {
     if (n) await this.stopNode(name, n);
   }
 
+  /** A Kubernetes node by name (undefined for etcd members and unknown names). */
+  kubeNode(name: string): KubeNode | undefined {
+    const n = this.nodes.get(name);
+    return n instanceof KubeNode ? n : undefined;
+  }
+
+  /** Resolves when the control-plane node's own kube-apiserver answers /readyz with 200. */
+  async waitForApiServer(name: string, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.until(`${name} booted`, () => !!this.kubeNode(name)?.components.has('kube-apiserver'), timeoutMs);
+    await this.kubeNode(name)!.waitForApiServer(Math.max(1, deadline - Date.now()));
+  }
+
+  /** Resolves when pred holds, checked on every simulator change; fails after ms. */
+  until(what: string, pred: () => boolean, ms = 60_000): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!pred()) return false;
+        clearTimeout(timer);
+        this.events.off('change', check);
+        resolve();
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.events.off('change', check);
+        reject(new Error(`${what}: not within ${ms} ms; simulator log: ${this.log.slice(-5).join(' | ')}`));
+      }, ms);
+      if (!check()) this.events.on('change', check);
+    });
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
-    await Promise.all([...this.nodes.values()].map((n) => n.kill()));
+    const nodes = [...this.nodes.values()];
     this.nodes.clear();
+    const lbs = [...this.loadBalancers.values()];
+    this.loadBalancers.clear();
+    await Promise.all([...nodes.map((n) => n.stop()), ...lbs.map((l) => l.forwarders.then((fs) => Promise.all(fs.map((f) => f.close()))))]);
   }
 }

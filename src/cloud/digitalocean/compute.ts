@@ -181,8 +181,23 @@ export class DigitalOceanCompute implements Compute {
     const resources = dropletIds.map((id) => ({ resource_id: String(id), resource_type: 'droplet' }));
     const path = `/v2/tags/${encodeURIComponent(tag)}/resources`;
     // Both are idempotent: tagging twice or untagging an untagged droplet changes nothing.
-    const r = on ? await this.client.write<Json>('tags.attach', 'POST', path, { resources }) : await this.client.idempotent<Json>('tags.detach', 'DELETE', path, { resources });
-    return { data: undefined, rateLimit: r.rateLimit };
+    if (!on) {
+      try {
+        return { data: undefined, rateLimit: (await this.client.idempotent<Json>('tags.detach', 'DELETE', path, { resources })).rateLimit };
+      } catch (e) {
+        // A tag that does not exist is on no droplet: nothing to detach.
+        if (e instanceof CloudError && e.status === 404) return { data: undefined, rateLimit: { provider: 'digitalocean' } };
+        throw e;
+      }
+    }
+    try {
+      return { data: undefined, rateLimit: (await this.client.write<Json>('tags.attach', 'POST', path, { resources })).rateLimit };
+    } catch (e) {
+      // Attaching needs the tag to exist (droplet create makes tags on use, this endpoint does not).
+      if (!(e instanceof CloudError && e.status === 404)) throw e;
+      await this.ensureTag(tag);
+      return { data: undefined, rateLimit: (await this.client.write<Json>('tags.attach', 'POST', path, { resources })).rateLimit };
+    }
   }
 
   async listFirewalls(): Promise<Result<Firewall[]>> {

@@ -153,7 +153,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       await status(o, [deleting(Reason.WaitingForDependents, `WorkerPool ${users.join(', ')} still joins this control plane; delete it first`)]);
       return { requeueAfterMs: t.waitMs };
     }
-    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name);
+    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name, { forCleanup: true });
     if ('reason' in clouds) {
       await status(o, [deleting(clouds.reason, `${clouds.message}: cannot clean up DigitalOcean and Cloudflare; restore it, or remove the finalizer ${CONTROL_PLANE_FINALIZER} and clean up by hand`)]);
       return { requeueAfterMs: t.steadyMs };
@@ -274,6 +274,12 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       await d.events.record(o, 'Normal', 'MachineRemoving', `${x.machine}: ${r.why}`);
     }
 
+    // Creation (before DNS: a droplet boots while its records are written): certificates for the node, user-data, and the droplet (after a lookup by tag).
+    for (let i = 0; i < decision.create; i++) {
+      const name = dropletName(o.metadata.name, 'ControlPlane', d.randomBytes(5));
+      await createNode(o, clouds, pki, name, etcd, etcdEndpoints, log);
+    }
+
     // 5. Rotation: the endpoint's records and the load balancer's members are the healthy, staying nodes.
     const staying = running.filter((x) => !x.removing);
     const inRotation = staying.some((x) => apiHealthy(x.machine)) ? staying.filter((x) => apiHealthy(x.machine)) : staying;
@@ -313,12 +319,6 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       did = true;
       log.info({ machine: x.machine }, 'control-plane node deleted');
       await d.events.record(o, 'Normal', 'MachineDeleted', `droplet ${x.machine}`);
-    }
-
-    // Creation: certificates for the node, user-data, and the droplet (after a lookup by tag).
-    for (let i = 0; i < decision.create; i++) {
-      const name = dropletName(o.metadata.name, 'ControlPlane', d.randomBytes(5));
-      await createNode(o, clouds, pki, name, etcd, etcdEndpoints, log);
     }
 
     // 6. Addons, once an API server answers; re-applied when the spec changes or every cloudSyncMs.

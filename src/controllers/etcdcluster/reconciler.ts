@@ -18,7 +18,7 @@ import {
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import type { Droplet, FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, tagValue } from '../../cloud/tags.ts';
-import { EtcdClient, EtcdError, type EtcdMemberInfo } from '../../health/etcd.ts';
+import { EtcdClient, EtcdError, type EtcdMemberInfo, type EtcdTls } from '../../health/etcd.ts';
 import { createCA, issueLeaf, type CertBundle, type PkiContext } from '../../pki/certs.ts';
 import { etcdLeafSpecs } from '../../pki/profiles.ts';
 import { renderEtcdMember } from '../../bootstrap/roles.ts';
@@ -65,7 +65,12 @@ export interface EtcdDeps {
    * firewall admits its managementCIDRs) or `private` (it runs in the same VPC).
    */
   probeNetwork?: 'public' | 'private';
+  /** How the controller talks to etcd (default: EtcdClient over HTTPS); tests and benches may substitute. */
+  etcdClient?: (tls: EtcdTls, o: { timeoutMs: number }) => EtcdApi;
 }
+
+/** What the controller asks of etcd. */
+export type EtcdApi = Pick<EtcdClient, 'health' | 'status' | 'memberList' | 'alarms' | 'memberAdd' | 'memberPromote' | 'memberRemove'>;
 
 type Obj = EtcdCluster & Observed;
 
@@ -139,7 +144,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     };
   }
 
-  async function probe(client: EtcdClient, o: Obj, m: Droplet & { machine: string }): Promise<Probe> {
+  async function probe(client: EtcdApi, o: Obj, m: Droplet & { machine: string }): Promise<Probe> {
     const ep = { ip: probeAddress(m)!, dnsName: `${m.machine}.${o.spec.dns.zone}` };
     const started = process.hrtime.bigint();
     try {
@@ -220,7 +225,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return droplet;
   }
 
-  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdClient; members: EtcdMemberInfo[]; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
+  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdApi; members: EtcdMemberInfo[]; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
     const { clouds, client, log } = ctx;
     const zone = o.spec.dns.zone;
     const peer = (name: string) => `https://${name}.${zone}:2380`;
@@ -268,7 +273,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       await status(o, [deleting(Reason.WaitingForDependents, `ControlPlane ${users.join(', ')} still uses this etcd cluster; delete it first`)]);
       return { requeueAfterMs: t.waitMs };
     }
-    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name);
+    const clouds = await d.clouds.forSecret(o.metadata.namespace!, o.spec.credentialsRef.name, { forCleanup: true });
     if ('reason' in clouds) {
       await status(o, [deleting(clouds.reason, `${clouds.message}: cannot clean up DigitalOcean and Cloudflare; restore it, or remove the finalizer ${FINALIZER} and clean up by hand`)]);
       return { requeueAfterMs: t.steadyMs };
@@ -325,7 +330,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const droplets = (await clouds.droplets.withTags(ownerTag(uid))).map((x) => ({ ...x, machine: tagValue(x.tags, 'hardway:machine:') ?? x.name }));
     const dnsComplete = await syncCloud(o, clouds, zone.id, droplets);
 
-    const client = new EtcdClient({ ca: certs.ca.cert, cert: certs.operator.cert, key: certs.operator.key }, { timeoutMs: t.probeTimeoutMs });
+    const client = (d.etcdClient ?? ((tls, o) => new EtcdClient(tls, o)))({ ca: certs.ca.cert, cert: certs.operator.cert, key: certs.operator.key }, { timeoutMs: t.probeTimeoutMs });
     const reachable = droplets.filter((x) => x.status === 'active' && x.privateIPv4);
     const probes = new Map(await Promise.all(reachable.map(async (x) => [x.machine, await probe(client, o, x)] as const)));
     const authority = [...probes.entries()].find(([, p]) => p.members);

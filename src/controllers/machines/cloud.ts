@@ -4,6 +4,7 @@
 import type { Droplet, DropletSpec, DnsRecordSpec, FirewallSpec } from '../../cloud/ports.ts';
 import { ownerTag, machineTag } from '../../cloud/tags.ts';
 import type { Clouds } from '../clouds.ts';
+import { canonical } from '../../api/canonical.ts';
 
 export const recordOwner = (uid: string) => `owner:${uid}`;
 
@@ -44,7 +45,7 @@ export async function ensureFirewall(clouds: Clouds, spec: FirewallSpec): Promis
     await clouds.compute.createFirewall(spec);
     return 'created';
   }
-  if (JSON.stringify([existing.tags, existing.inbound, existing.outbound]) === JSON.stringify([spec.tags, spec.inbound, spec.outbound])) return 'unchanged';
+  if (canonical([existing.tags, existing.inbound, existing.outbound]) === canonical([spec.tags, spec.inbound, spec.outbound])) return 'unchanged';
   await clouds.compute.updateFirewall(existing.id, spec);
   return 'updated';
 }

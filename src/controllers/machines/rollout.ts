@@ -61,21 +61,24 @@ export function planRollout(p: RolloutInput): RolloutDecision {
   const current = live.filter((m) => !old.includes(m));
   const total = p.machines.length;
   const maxTotal = p.replicas + (old.length > 0 ? p.maxSurge : 0);
-  const allHealthy = live.every((m) => m.healthy);
+  // A machine broken for too long is being replaced: it does not hold the replacement back.
+  const allHealthy = live.every((m) => m.healthy || failed(m));
 
   if (p.oneAtATime && removing.length) return { create: 0, remove: [], waiting: `removing ${removing.map((m) => m.name).join(', ')}` };
 
-  // Creation: the first build (nothing exists) makes every machine at once; otherwise up to the surge.
+  // Creation: the first build (nothing healthy yet, nothing to replace) makes every machine at once, also
+  // when an earlier attempt made only some; otherwise up to the surge.
   let create = 0;
   let waiting: string | undefined;
-  if (total === 0) create = p.replicas;
+  const firstBuild = !removing.length && !old.length && live.every((m) => !m.healthy);
+  if (firstBuild) create = Math.max(0, p.replicas - total);
   else if (current.length < p.replicas) {
     const room = Math.max(0, maxTotal - total);
     create = Math.min(p.replicas - current.length, room);
     if (p.oneAtATime) {
       if (!allHealthy) {
         create = 0;
-        waiting = `waiting for ${live.filter((m) => !m.healthy).map((m) => m.name).join(', ')} to become healthy`;
+        waiting = `waiting for ${live.filter((m) => !m.healthy && !failed(m)).map((m) => m.name).join(', ')} to become healthy`;
       } else create = Math.min(create, 1);
     }
   }

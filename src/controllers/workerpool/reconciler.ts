@@ -195,7 +195,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     if (!o.metadata.finalizers?.includes(WORKER_POOL_FINALIZER)) return;
     const deleting = (reason: string, message: string): ConditionInput => ({ type: T.Deleting, status: 'True', reason, message });
     const credentials = credentialsOf(o, cp);
-    const clouds = credentials ? await d.clouds.forSecret(o.metadata.namespace!, credentials) : { reason: Reason.CredentialsNotFound, message: `ControlPlane ${o.spec.controlPlaneRef.name} does not exist and the pool names no credentials` };
+    const clouds = credentials ? await d.clouds.forSecret(o.metadata.namespace!, credentials, { forCleanup: true }) : { reason: Reason.CredentialsNotFound, message: `ControlPlane ${o.spec.controlPlaneRef.name} does not exist and the pool names no credentials` };
     if ('reason' in clouds) {
       await status(o, [deleting(clouds.reason, `${clouds.message}: cannot clean up DigitalOcean; restore it, or remove the finalizer ${WORKER_POOL_FINALIZER} and clean up by hand`)]);
       return { requeueAfterMs: t.steadyMs };

@@ -1,0 +1,279 @@
+// ControlPlane and WorkerPool converge tests: the real controllers against the in-memory API server, the
+// contract-checked cloud fakes, and fake component health / workload API. Fault injection as for EtcdCluster.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { parse } from 'yaml';
+import { ControlPlanes, WorkerPools, Secrets, EtcdClusters } from '../../src/kube/resources.ts';
+import { kubeHarness, type Obj } from '../helpers/kube-harness.ts';
+
+const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+const secretData = async (h: Awaited<ReturnType<typeof kubeHarness>>, name: string) => {
+  const s = await h.kube.get<Obj & { data: Record<string, string> }>(Secrets, { namespace: 'ns', name });
+  return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+};
+
+test('from nothing to a Ready 3-node control plane and a Ready pool: droplets, DNS, firewalls, kubeconfig, addons, conditions', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(3));
+    await h.kube.create(WorkerPools, h.workerPool('demo-general', 2));
+    const cp = await h.until('control plane Ready', h.ready('ControlPlane', 'demo'));
+    const wp = await h.until('pool Ready', h.ready('WorkerPool', 'demo-general'));
+
+    assert.equal(h.droplets('demo-cp-').length, 3);
+    assert.equal(h.droplets('demo-general-worker-').length, 2);
+    assert.equal(cp.status!.readyReplicas, 3);
+    assert.equal(cp.status!.endpoint, `https://${h.host}:6443`);
+    assert.equal(cond(cp, 'APIServerHealthy')!.message, '3/3 API servers healthy');
+    assert.equal(cond(cp, 'EtcdAvailable')!.status, 'True');
+    assert.equal(cond(cp, 'AddonsReady')!.status, 'True');
+    assert.equal(wp.status!.readyNodes, 2);
+    assert.equal(cond(wp, 'NodesReady')!.message, '2/2 nodes Ready');
+
+    // DNS: one record per control-plane node (private IP), the endpoint round robin over public IPs.
+    const records = [...h.dns.records.values()];
+    const endpoint = records.filter((r) => r.name === h.host).map((r) => r.content).sort();
+    assert.deepEqual(endpoint, h.droplets('demo-cp-').map((d) => d.publicIp).sort());
+    for (const d of h.droplets('demo-cp-')) assert.ok(records.some((r) => r.name === `${d.name}.example.com` && r.content === d.privateIp));
+    assert.equal(records.filter((r) => r.name.includes('worker')).length, 0, 'workers have no records');
+    assert.equal(h.compute.firewalls.size, 2);
+
+    // The kubeconfig Secret parses and points at the endpoint with an admin certificate.
+    const kc = parse((await secretData(h, 'demo-kubeconfig')).value!);
+    assert.equal(kc.clusters[0].cluster.server, `https://${h.host}:6443`);
+    const admin = new X509Certificate(Buffer.from(kc.users[0].user['client-certificate-data'], 'base64'));
+    assert.match(admin.subject, /O=system:masters/);
+
+    // Addons went through the workload API, with the cluster DNS IP.
+    const dnsService = h.api.appliedObject('v1', 'Service', 'kube-dns', 'kube-system') as { spec: { clusterIP: string } } | undefined;
+    assert.equal(dnsService?.spec.clusterIP, '10.32.0.10');
+    // Droplets carry only what their role needs: workers and control planes never the etcd CA key.
+    const etcdKey = (await secretData(h, 'demo-etcd-ca'))['tls.key']!;
+    for (const d of h.compute.droplets.values()) assert.ok(!d.userData?.includes(etcdKey.split('\n')[1]!));
+    const caKey = (await secretData(h, 'demo-ca'))['tls.key']!;
+    for (const d of h.droplets('demo-general-')) assert.ok(!d.userData?.includes(caKey.split('\n')[1]!), 'a worker never gets the CA key');
+    assert.deepEqual(h.compute.violations, []);
+    assert.deepEqual(h.dns.violations, []);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('waits for its dependencies with clear reasons; paused and invalid objects create nothing', { timeout: 60_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    const wp = h.workerPool('orphan', 1);
+    wp.spec.controlPlaneRef = { name: 'missing' };
+    await h.kube.create(WorkerPools, wp);
+    await h.until('orphan waits', () => cond(h.get('WorkerPool', 'orphan'), 'ControlPlaneAvailable')?.reason === 'ReferenceNotFound');
+    const cp = h.controlPlane(1);
+    cp.spec.etcdClusterRef = { name: 'nope' };
+    await h.kube.create(ControlPlanes, cp);
+    const waiting = await h.until('cp waits', () => (cond(h.get('ControlPlane', 'demo'), 'Ready')?.reason === 'ReferenceNotFound' ? h.get('ControlPlane', 'demo') : undefined));
+    assert.match(cond(waiting, 'EtcdAvailable')!.message!, /EtcdCluster nope does not exist/);
+    const paused = h.controlPlane(1);
+    paused.metadata = { name: 'paused', namespace: 'ns', annotations: { 'hardway.dev/paused': 'true' } };
+    await h.kube.create(ControlPlanes, paused);
+    await h.until('paused', () => cond(h.get('ControlPlane', 'paused'), 'Paused')?.status === 'True');
+    assert.equal(h.compute.droplets.size, 0);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('every cloud write answered by a lost connection, operator restarts, 429 and 5xx: no duplicate droplet or record', { timeout: 400_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    h.compute.loseResponses(1_000, (m) => m !== 'GET');
+    h.dns.loseResponses(1_000, (m) => m !== 'GET');
+    h.compute.failNext(6, 503, (m) => m === 'GET');
+    h.compute.burstRetryAfterSeconds = 1;
+    await h.kube.create(ControlPlanes, h.controlPlane(3));
+    await h.kube.create(WorkerPools, h.workerPool('demo-general', 2));
+    await h.until('rate limited', () => h.lines.some((l) => l.msg === 'rate limited; requeueing'));
+    h.compute.burstRetryAfterSeconds = undefined;
+    await h.until('first droplet', () => h.compute.droplets.size >= 1, 60_000);
+    await h.restart();
+    await h.until('control plane droplets', () => h.droplets('demo-cp-').length >= 3, 90_000);
+    await h.restart();
+    await h.until('control plane Ready', h.ready('ControlPlane', 'demo'), 120_000);
+    await h.until('pool Ready', h.ready('WorkerPool', 'demo-general'), 120_000);
+    assert.equal(h.droplets('demo-cp-').length, 3, 'a lost answer never became a second droplet');
+    assert.equal(h.droplets('demo-general-').length, 2);
+    const records = [...h.dns.records.values()];
+    assert.equal(records.length, 6, 'three node records and three endpoint records, none twice');
+    assert.equal(h.compute.firewalls.size, 2);
+    assert.deepEqual(h.compute.violations, []);
+    assert.deepEqual(h.dns.violations, []);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('control plane: a version change surges one node, waits for it, takes an old one out of DNS, then deletes it; scale 3 → 1', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(3));
+    await h.until('Ready', h.ready('ControlPlane', 'demo'));
+    const before = new Set(h.droplets('demo-cp-').map((d) => d.name));
+    let maxDroplets = 0;
+    let minHealthy = 3;
+    const seen = setInterval(() => {
+      maxDroplets = Math.max(maxDroplets, h.droplets('demo-cp-').length);
+      const cp = h.get('ControlPlane', 'demo');
+      if (cp?.status?.readyReplicas !== undefined) minHealthy = Math.min(minHealthy, cp.status.readyReplicas as number);
+    }, 5);
+    // The new version's nodes take a moment to become healthy (as a real API server does).
+    await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { version: 'v1.35.0' } });
+    await h.until('rolling', () => cond(h.get('ControlPlane', 'demo'), 'RollingOut')?.status === 'True');
+    const rolled = await h.until('rolled', () => {
+      const cp = h.ready('ControlPlane', 'demo')();
+      return cp && cp.status!.updatedReplicas === 3 && h.droplets('demo-cp-').every((d) => !before.has(d.name)) ? cp : undefined;
+    }, 90_000);
+    clearInterval(seen);
+    assert.equal(rolled.status!.version, 'v1.35.0');
+    assert.ok(maxDroplets <= 4, `never more than one surge node (saw ${maxDroplets})`);
+    assert.equal(h.lines.filter((l) => l.msg === 'removing control-plane node').length, 3);
+    // Every removal took the node out of the endpoint records before its droplet went.
+    const endpointIps = [...h.dns.records.values()].filter((r) => r.name === h.host).map((r) => r.content).sort();
+    assert.deepEqual(endpointIps, h.droplets('demo-cp-').map((d) => d.publicIp).sort());
+
+    await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { replicas: 1 } });
+    await h.until('scaled to one', () => (h.ready('ControlPlane', 'demo')() && h.droplets('demo-cp-').length === 1 ? true : undefined), 60_000);
+    assert.equal([...h.dns.records.values()].filter((r) => r.name === h.host).length, 1);
+    assert.deepEqual(h.compute.violations, []);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a dead control-plane node is replaced; a droplet deleted out of band is rebuilt', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(3));
+    await h.until('Ready', h.ready('ControlPlane', 'demo'));
+    const [dead, gone] = h.droplets('demo-cp-');
+    h.health.unreachable(dead!.name);
+    const degraded = await h.until('degraded', () => (cond(h.get('ControlPlane', 'demo'), 'APIServerHealthy')?.status === 'False' ? h.get('ControlPlane', 'demo') : undefined));
+    assert.match(cond(degraded, 'APIServerHealthy')!.message!, /2\/3 API servers healthy; .*ECONNREFUSED/);
+    await h.until('dead node replaced', () => !h.droplets('demo-cp-').some((d) => d.name === dead!.name) && h.ready('ControlPlane', 'demo')(), 60_000);
+    h.compute.droplets.delete(gone!.id); // someone deleted it in the DigitalOcean console
+    await h.until('rebuilt', () => h.droplets('demo-cp-').length === 3 && !h.droplets('demo-cp-').some((d) => d.name === gone!.name) && h.ready('ControlPlane', 'demo')(), 60_000);
+    assert.equal([...h.dns.records.values()].filter((r) => r.name === `${gone!.name}.example.com`).length, 0, 'the lost node record is gone');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('worker pool: scale down drains first (a PodDisruptionBudget holds until the timeout), version roll within maxSurge', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(1));
+    await h.kube.create(WorkerPools, h.workerPool('pool', 3));
+    await h.until('Ready', h.ready('WorkerPool', 'pool'));
+    const workers = h.droplets('pool-worker-').map((d) => d.name).sort();
+    // Pods everywhere; one is protected by a budget that never allows its eviction.
+    for (const n of workers) h.api.addPod({ namespace: 'app', name: `web-${n}`, node: n, phase: 'Running' });
+    for (const n of workers) h.api.addPod({ namespace: 'kube-system', name: `flannel-${n}`, node: n, phase: 'Running', daemonSet: true });
+    for (const n of workers) h.api.addPod({ namespace: 'db', name: `pg-${n}`, node: n, phase: 'Running', blocked: true });
+    await h.kube.mergePatch(WorkerPools, { namespace: 'ns', name: 'pool' }, { spec: { replicas: 2 } });
+    await h.until('draining', () => h.lines.some((l) => l.msg === 'draining'));
+    const victim = workers.find((n) => h.api.node(n)?.unschedulable)!;
+    assert.ok(victim, 'the node was cordoned');
+    assert.ok(!h.api.pods(victim).some((p) => p.name.startsWith('web-')), 'evictable pods evicted');
+    assert.ok(h.api.pods(victim).some((p) => p.name.startsWith('flannel-')), 'DaemonSet pods stay');
+    assert.ok(h.droplets('pool-worker-').some((d) => d.name === victim), 'the droplet stays while the budget blocks');
+    await h.until('deleted after the drain timeout', () => !h.droplets('pool-worker-').some((d) => d.name === victim) && !h.api.node(victim));
+    assert.ok(h.lines.some((l) => l.msg === 'worker deleted'));
+    await h.until('Ready at 2', () => h.ready('WorkerPool', 'pool')() && h.droplets('pool-worker-').length === 2);
+
+    // A version roll: surge one at a time (maxSurge 1, maxUnavailable 0).
+    let most = 0;
+    const seen = setInterval(() => (most = Math.max(most, h.droplets('pool-worker-').length)), 5);
+    await h.kube.mergePatch(WorkerPools, { namespace: 'ns', name: 'pool' }, { spec: { version: 'v1.34.0', rollout: { maxSurge: 1, maxUnavailable: 0 } } });
+    await h.until('rolled', () => {
+      const wp = h.ready('WorkerPool', 'pool')();
+      return wp && wp.status!.updatedReplicas === 2 && wp.status!.version === 'v1.34.0' ? wp : undefined;
+    }, 60_000);
+    clearInterval(seen);
+    assert.ok(most <= 3, `at most one surge machine (saw ${most})`);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a pool newer than its control plane is refused with a clear reason', { timeout: 60_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(1));
+    const wp = h.workerPool('newer', 1);
+    wp.spec.version = 'v1.35.1';
+    await h.kube.create(WorkerPools, wp);
+    const o = await h.until('refused', () => (cond(h.get('WorkerPool', 'newer'), 'Ready')?.reason === 'InvalidSpec' ? h.get('WorkerPool', 'newer') : undefined));
+    assert.match(cond(o, 'Ready')!.message!, /newer than ControlPlane demo/);
+    assert.equal(h.droplets('newer-').length, 0);
+  } finally {
+    await h.stop();
+  }
+});
+
+for (const order of ['all at once', 'control plane first', 'pool first'] as const) {
+  test(`delete (${order}): the pool goes first, the control plane follows, nothing is left in the clouds`, { timeout: 120_000 }, async () => {
+    const h = await kubeHarness();
+    try {
+      await h.kube.create(ControlPlanes, h.controlPlane(2));
+      await h.kube.create(WorkerPools, h.workerPool('demo-general', 2));
+      await h.until('pool Ready', h.ready('WorkerPool', 'demo-general'));
+      h.api.addPod({ namespace: 'app', name: 'web', node: h.droplets('demo-general-')[0]!.name, phase: 'Running' });
+      const del = (r: typeof ControlPlanes, name: string) => h.kube.delete(r, { namespace: 'ns', name });
+      if (order === 'all at once') await Promise.all([del(WorkerPools, 'demo-general'), del(ControlPlanes, 'demo'), del(EtcdClusters, 'demo')]);
+      if (order === 'control plane first') {
+        await del(ControlPlanes, 'demo');
+        await h.until('waits for its pool', () => cond(h.get('ControlPlane', 'demo'), 'Deleting')?.reason === 'WaitingForDependents');
+        assert.equal(h.droplets('demo-cp-').length, 2, 'nothing removed while a pool still joins it');
+        await del(WorkerPools, 'demo-general');
+      }
+      if (order === 'pool first') {
+        await del(WorkerPools, 'demo-general');
+        await h.until('pool gone', () => !h.get('WorkerPool', 'demo-general'));
+        assert.ok(h.lines.some((l) => l.msg === 'draining' || l.msg === 'worker deleted'), 'a pool deleted on its own drains its nodes');
+        assert.equal(h.api.pods().filter((p) => p.name === 'web').length, 0, 'its pods were evicted');
+        await del(ControlPlanes, 'demo');
+      }
+      await h.until('all gone', () => !h.get('ControlPlane', 'demo') && !h.get('WorkerPool', 'demo-general'), 60_000);
+      assert.equal(h.compute.droplets.size, 0);
+      assert.equal(h.dns.records.size, 0);
+      assert.equal(h.compute.firewalls.size, 0);
+      assert.equal(h.compute.loadBalancers.size, 0);
+      const left = (await h.kube.list(Secrets, { namespace: 'ns' })).items.map((s) => s.metadata.name).filter((n) => n.startsWith('demo-') && !n.startsWith('demo-etcd') && n !== 'demo-credentials');
+      assert.deepEqual(left, []);
+      assert.deepEqual(h.compute.violations, []);
+      assert.deepEqual(h.dns.violations, []);
+    } finally {
+      await h.stop();
+    }
+  });
+}
+
+test('LoadBalancer mode: a load balancer on the control-plane tag, the endpoint at its IP, removed nodes untagged first', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    const cp = h.controlPlane(2);
+    cp.spec.endpoint = { host: h.host, mode: 'LoadBalancer' };
+    await h.kube.create(ControlPlanes, cp);
+    await h.until('Ready', h.ready('ControlPlane', 'demo'));
+    const [lb] = [...h.compute.loadBalancers.values()];
+    assert.ok(lb);
+    assert.deepEqual([...h.dns.records.values()].filter((r) => r.name === h.host).map((r) => r.content), [lb.ip]);
+    assert.equal(h.droplets('demo-cp-').filter((d) => h.compute.droplets.get(d.id)!.tags.includes(lb.tag as string)).length, 2);
+    await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { replicas: 1 } });
+    await h.until('one left', () => h.droplets('demo-cp-').length === 1 && h.ready('ControlPlane', 'demo')());
+    await h.kube.delete(ControlPlanes, { namespace: 'ns', name: 'demo' });
+    await h.until('gone', () => !h.get('ControlPlane', 'demo'));
+    assert.equal(h.compute.loadBalancers.size, 0);
+    assert.deepEqual(h.compute.violations, []);
+  } finally {
+    await h.stop();
+  }
+});
