@@ -1,5 +1,5 @@
 // The workload cluster as controllers see it: the Kubernetes API of a cluster this operator built, reached
-// at an address the operator knows (a node's IP or the load balancer's) while verifying the certificate
+// at a control-plane node's IP (never through DNS or the load balancer) while verifying the certificate
 // against the endpoint's DNS name. Implemented over HTTPS (adapter.ts) and in memory (fake.ts).
 
 /** Where and as whom to reach a workload API. */

@@ -191,9 +191,210 @@ async function cloudCalls(): Promise<Figure[]> {
   }
 }
 
+/**
+ * The whole operator in memory (FakeKube, informers, the three real controllers wired as operator.ts wires
+ * them, the contract-checked DigitalOcean and Cloudflare fakes, an in-memory etcd, fake component health and
+ * workload API) applying a 3+3+3 cluster: the time and cloud calls from creating the three objects to the
+ * fake DigitalOcean having received the ninth droplet create. Short timings, droplets active 100 ms after
+ * their create; each run is a fresh operator and fresh fakes.
+ */
+async function clusterApply(): Promise<Figure[]> {
+  const { randomBytes } = await import('node:crypto');
+  const { FakeKube } = await import('../../src/kube/fake.ts');
+  const { Informer, enqueueOwn, enqueueReferencing, referencedBy } = await import('../../src/kube/informer.ts');
+  const { ControlPlanes, WorkerPools, Secrets } = await import('../../src/kube/resources.ts');
+  const { EventRecorder } = await import('../../src/runtime/events.ts');
+  const { FakeDigitalOcean } = await import('../../src/cloud/fake/digitalocean.ts');
+  const { FakeCloudflare } = await import('../../src/cloud/fake/cloudflare.ts');
+  const { CloudFactory } = await import('../../src/controllers/clouds.ts');
+  const { etcdClusterController } = await import('../../src/controllers/etcdcluster/reconciler.ts');
+  const { controlPlaneController } = await import('../../src/controllers/controlplane/reconciler.ts');
+  const { workerPoolController } = await import('../../src/controllers/workerpool/reconciler.ts');
+  const { FakeWorkloadConnector } = await import('../../src/workload/fake.ts');
+  const { generateKey } = await import('../../src/pki/x509.ts');
+  const { createCA, issueLeaf } = await import('../../src/pki/certs.ts');
+  const { FakeKubeHealth } = await import('../helpers/fake-kube-health.ts');
+  const { FakeEtcd } = await import('../helpers/fake-etcd.ts');
+  const { digitalOceanContract, cloudflareContract } = await import('../helpers/contracts.ts');
+  type Obj = import('../../src/controllers/status.ts').Observed & { spec: Record<string, any> };
+
+  const PROVISION_MS = 100;
+  const WAIT_MS = 25;
+  const FLEET_CACHE_TTL_MS = 50;
+  const runs = 5;
+
+  // Cost of one certificate (key + signature) alone, to estimate the PKI share of a run.
+  let certificates = 0;
+  const pki = {
+    newKey: () => {
+      certificates++;
+      return generateKey();
+    },
+    randomHex: (n: number) => randomBytes(n).toString('hex'),
+  };
+  const ca = createCA('bench', { ...pki, now: new Date() });
+  for (let i = 0; i < 20; i++) issueLeaf(ca, { commonName: 'warm', usages: ['client'] }, { ...pki, now: new Date() });
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < 100; i++) issueLeaf(ca, { commonName: `leaf-${i}`, names: [`n${i}.example.com`, '10.0.0.1'], usages: ['server', 'client'] }, { ...pki, now: new Date() });
+  const perCertificateMs = Number(process.hrtime.bigint() - started) / 1e6 / 100;
+
+  async function once() {
+    const kube = new FakeKube();
+    const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_bench'], provisionDelayMs: PROVISION_MS, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
+    const dns = await new FakeCloudflare({ tokens: ['cf-bench'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
+    const etcd = new FakeEtcd({ machines: compute, dns });
+    const health = new FakeKubeHealth();
+    const workload = new FakeWorkloadConnector();
+    const sample = (kind: string, replicas: number) => {
+      const x = sampleOf(kind) as unknown as Obj;
+      x.metadata = { name: (x.metadata as { name: string }).name, namespace: 'ns' };
+      x.spec.replicas = replicas;
+      return x;
+    };
+    const objects = [sample('EtcdCluster', 3), sample('ControlPlane', 3), sample('WorkerPool', 3)];
+    const api = workload.cluster(objects[1]!.spec.endpoint.host);
+    const b64 = (x: string) => Buffer.from(x).toString('base64');
+    await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_bench'), 'cloudflare-api-token': b64('cf-bench') } });
+
+    // "kubelets": a running control-plane or worker droplet registers a Ready Node.
+    const registered = new Set<string>();
+    const kubelets = setInterval(() => {
+      for (const d of compute.activeDroplets()) {
+        if (registered.has(d.name) || !d.userData?.includes('kubelet.service')) continue;
+        registered.add(d.name);
+        api.addNode(d.name, { ready: 'True', unschedulable: false, kubeletVersion: d.userData.match(/kubernetes\/release\/(v[\d.]+)/)?.[1] });
+      }
+    }, 10);
+
+    const informers = {
+      EtcdCluster: new Informer<Obj>(kube.listWatch<Obj>(EtcdClusters), { name: 'etcd' }),
+      ControlPlane: new Informer<Obj>(kube.listWatch<Obj>(ControlPlanes), { name: 'cp' }),
+      WorkerPool: new Informer<Obj>(kube.listWatch<Obj>(WorkerPools), { name: 'wp' }),
+    };
+    const referring = (kind: 'ControlPlane' | 'WorkerPool', field: string) => (ns: string, name: string) =>
+      informers[kind]
+        .list(ns)
+        .filter((x) => x.spec?.[field]?.name === name)
+        .map((x) => x.metadata.name);
+    // Warnings and errors (failed reconciles) are kept: a run that needed them is reported.
+    const problems: string[] = [];
+    const log = createLogger({
+      level: 'warn',
+      destination: new Writable({
+        write: (c, _e, cb) => {
+          const l = JSON.parse(String(c));
+          problems.push(`${l.level}: ${l.msg} ${l.err?.message ?? ''}`);
+          cb();
+        },
+      }),
+    });
+    const events = new EventRecorder(kube, { component: 'hardway', log });
+    const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: FLEET_CACHE_TTL_MS });
+    const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki };
+    const fast = { waitMs: WAIT_MS, steadyMs: 1_000, unhealthyAfterMs: 60_000, graceMs: 10_000, cloudSyncMs: 60_000 };
+    const handlers = {
+      EtcdCluster: etcdClusterController({ ...common, get: (k) => informers.EtcdCluster.get(k) as never, dependents: referring('ControlPlane', 'etcdClusterRef'), etcdClient: etcd.client, timing: { ...fast, probeTimeoutMs: 1_000 } }),
+      ControlPlane: controlPlaneController({
+        ...common,
+        get: (k) => informers.ControlPlane.get(k) as never,
+        getEtcd: (k) => informers.EtcdCluster.get(k) as never,
+        dependents: referring('WorkerPool', 'controlPlaneRef'),
+        health,
+        workload,
+        timing: { ...fast, rotationDrainMs: 100 },
+      }),
+      WorkerPool: workerPoolController({ ...common, get: (k) => informers.WorkerPool.get(k) as never, getControlPlane: (k) => informers.ControlPlane.get(k) as never, health, workload, timing: { ...fast, drainTimeoutMs: 2_000 } }),
+    };
+    const controllers = Object.fromEntries(
+      (['EtcdCluster', 'ControlPlane', 'WorkerPool'] as const).map((kind) => [kind, new Controller({ kind, reconcile: handlers[kind].reconcile, onTerminalError: handlers[kind].onTerminalError, log, metrics: new Metrics({ defaultMetrics: false }), concurrency: 2 })]),
+    ) as Record<keyof typeof informers, Controller>;
+    for (const kind of Object.keys(informers) as (keyof typeof informers)[]) informers[kind].on(enqueueOwn(controllers[kind].enqueue));
+    // As operator.ts: a dependency's change (its status too) re-enqueues its dependents; a dependent's delete its dependency.
+    informers.EtcdCluster.on(enqueueReferencing(referencedBy(informers.ControlPlane, (x) => x.spec?.etcdClusterRef?.name), controllers.ControlPlane.enqueue));
+    informers.ControlPlane.on(enqueueReferencing(referencedBy(informers.WorkerPool, (x) => x.spec?.controlPlaneRef?.name), controllers.WorkerPool.enqueue));
+    informers.ControlPlane.on((e) => e.type === 'delete' && controllers.EtcdCluster.enqueue(`${e.object.metadata.namespace}/${e.object.spec.etcdClusterRef.name}`));
+    informers.WorkerPool.on((e) => e.type === 'delete' && controllers.ControlPlane.enqueue(`${e.object.metadata.namespace}/${e.object.spec.controlPlaneRef.name}`));
+    await Promise.all(Object.values(informers).map((i) => i.start()));
+    for (const c of Object.values(controllers)) c.start();
+
+    // Milestones: every droplet create (the fake records each call) and each kind's first Ready.
+    const t0 = process.hrtime.bigint();
+    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const creates: number[] = [];
+    const ready: Partial<Record<string, number>> = {};
+    let done!: () => void;
+    const allRequested = new Promise<void>((r) => (done = r));
+    const push = compute.calls.push.bind(compute.calls);
+    compute.calls.push = (...calls) => {
+      for (const c of calls) if (c.method === 'POST' && c.path === '/v2/droplets' && c.status < 300 && creates.push(ms()) === 9) done();
+      return push(...calls);
+    };
+    for (const i of Object.values(informers)) i.on((e) => e.object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && (ready[e.object.kind ?? ''] ??= ms()));
+
+    const cpu = process.cpuUsage();
+    certificates = 0;
+    await Promise.all(objects.map((o) => kube.create(o.kind === 'EtcdCluster' ? EtcdClusters : o.kind === 'ControlPlane' ? ControlPlanes : WorkerPools, o)));
+    const timeout = setTimeout(() => done(), 60_000);
+    await allRequested;
+    clearTimeout(timeout);
+    const total = ms();
+    const used = process.cpuUsage(cpu);
+    const result = {
+      total,
+      cpuMs: (used.user + used.system) / 1000,
+      certificates,
+      creates,
+      ready,
+      digitalOcean: compute.calls.length,
+      cloudflare: dns.calls.length,
+      etcd: etcd.calls.length,
+      violations: [...compute.violations, ...dns.violations],
+      problems,
+    };
+    if (creates.length < 9) throw new Error(`cluster bench: only ${creates.length}/9 droplets requested within 60 s; last problems: ${problems.slice(-5).join(' | ')}`);
+    // The etcd cluster was built as etcd builds it: seed, then two learners added and promoted.
+    const members = etcd.members(informers.EtcdCluster.get('ns/demo')!.metadata.uid!);
+    const ops = (op: string) => etcd.calls.filter((c) => c.op === op).length;
+    if (members.length !== 3 || members.some((m) => m.isLearner || !m.name) || ops('memberAdd') !== 2 || ops('memberPromote') !== 2) {
+      throw new Error(`cluster bench: etcd not built seed + 2 learners: ${JSON.stringify(members)}`);
+    }
+    clearInterval(kubelets);
+    await Promise.all(Object.values(controllers).map((c) => c.stop()));
+    await Promise.all(Object.values(informers).map((i) => i.stop()));
+    await compute.stop();
+    await dns.stop();
+    return result;
+  }
+
+  const results = [];
+  for (let i = 0; i < runs; i++) results.push(await once());
+  const sorted = [...results].sort((a, b) => a.total - b.total);
+  const median = sorted[Math.floor(runs / 2)]!;
+  for (const r of results) {
+    if (r.violations.length) console.log(`cluster: contract violations: ${r.violations.slice(0, 3).join('; ')}`);
+    if (r.problems.length) console.log(`cluster: ${r.problems.length} warnings/errors logged, e.g. ${r.problems.slice(0, 3).join(' | ')}`);
+  }
+  const round = (x: number | undefined) => Math.round(x ?? NaN);
+  const name = 'cluster 3+3+3';
+  return [
+    { name: `${name}: apply → all droplets requested (median of ${runs} runs; droplets active ${PROVISION_MS} ms after create, waitMs ${WAIT_MS}, fleet cache ${FLEET_CACHE_TTL_MS} ms)`, value: round(median.total), unit: `ms (runs: ${results.map((r) => round(r.total)).join(', ')})` },
+    {
+      name: `${name}: … EtcdCluster Ready (3 members, one at a time)`,
+      value: round(median.ready.EtcdCluster),
+      unit: `ms (then: first control-plane droplet at ${round(median.creates[3])} ms, ControlPlane Ready at ${round(median.ready.ControlPlane)} ms, first worker droplet at ${round(median.creates[6])} ms)`,
+    },
+    { name: `${name}: … DigitalOcean calls`, value: median.digitalOcean, unit: `calls (9 droplet creates; runs: ${results.map((r) => r.digitalOcean).join(', ')})` },
+    { name: `${name}: … Cloudflare calls`, value: median.cloudflare, unit: `calls (runs: ${results.map((r) => r.cloudflare).join(', ')})` },
+    { name: `${name}: … etcd calls (in-memory etcd)`, value: median.etcd, unit: 'calls' },
+    { name: `${name}: … of which PKI (${median.certificates} certificates × ${perCertificateMs.toFixed(2)} ms each, measured alone)`, value: round(median.certificates * perCertificateMs), unit: 'ms' },
+    { name: `${name}: … CPU time of the process (controllers, fakes, API server in memory)`, value: round(median.cpuMs), unit: 'ms' },
+  ];
+}
+
 export const suites: { id: string; run: () => Promise<Figure[]> }[] = [
   { id: 'cloud', run: cloudCalls },
   { id: 'pki', run: pkiAndRender },
   { id: 'queue', run: queueThroughput },
   { id: 'memory', run: idleMemory },
+  { id: 'cluster', run: clusterApply },
 ];

@@ -10,6 +10,7 @@ import { Informer, enqueueOwn, enqueueReferencing, referencedBy } from '../../sr
 import { EtcdClusters, ControlPlanes, WorkerPools, Secrets } from '../../src/kube/resources.ts';
 import type { Resource } from '../../src/kube/port.ts';
 import { Controller } from '../../src/runtime/controller.ts';
+import { KeyedBackoff } from '../../src/runtime/backoff.ts';
 import { EventRecorder } from '../../src/runtime/events.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
@@ -80,6 +81,8 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
   }, 20);
 
   const events = new EventRecorder(kube, { component: 'hardway', log });
+  // The operator's clock, which a test may move forward (certificates age; timers do not).
+  let offsetMs = 0;
   const boot = async () => {
     const informers = {
       EtcdCluster: new Informer<Obj>(kube.listWatch<Obj>(EtcdClusters), { name: 'etcd' }),
@@ -87,7 +90,7 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
       WorkerPool: new Informer<Obj>(kube.listWatch<Obj>(WorkerPools), { name: 'wp' }),
     };
     const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500 });
-    const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki, health, workload };
+    const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(Date.now() + offsetMs), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki, health, workload };
     const cp = controlPlaneController({
       ...common,
       get: (k) => informers.ControlPlane.get(k) as never,
@@ -101,8 +104,10 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
       getControlPlane: (k) => informers.ControlPlane.get(k) as never,
       timing: { ...FAST_WP, ...o.wp },
     });
-    const cpc = new Controller({ kind: 'ControlPlane', reconcile: cp.reconcile, onTerminalError: cp.onTerminalError, log, concurrency: 2 });
-    const wpc = new Controller({ kind: 'WorkerPool', reconcile: wp.reconcile, onTerminalError: wp.onTerminalError, log, concurrency: 2 });
+    // Backoff scaled down with the other timings (production: 1 s doubling to 5 min).
+    const queue = () => ({ backoff: new KeyedBackoff(50, 2_000) });
+    const cpc = new Controller({ kind: 'ControlPlane', reconcile: cp.reconcile, onTerminalError: cp.onTerminalError, log, concurrency: 2, queue: queue() });
+    const wpc = new Controller({ kind: 'WorkerPool', reconcile: wp.reconcile, onTerminalError: wp.onTerminalError, log, concurrency: 2, queue: queue() });
     informers.ControlPlane.on(enqueueOwn(cpc.enqueue));
     informers.WorkerPool.on(enqueueOwn(wpc.enqueue));
     informers.EtcdCluster.on(enqueueReferencing(referencedBy(informers.ControlPlane, (x) => x.spec?.etcdClusterRef?.name), cpc.enqueue));
@@ -176,6 +181,10 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
       x.metadata = { name, namespace: 'ns' };
       x.spec.replicas = replicas;
       return x;
+    },
+    /** Moves the operator's clock forward. */
+    advance(ms: number) {
+      offsetMs += ms;
     },
     /** Kills the operator (no clean shutdown) and starts a new one with empty memory. */
     async restart() {

@@ -17,6 +17,7 @@ import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag,
 import { LEAF_VALIDITY_DAYS, earliestExpiry, type PkiContext } from '../../pki/certs.ts';
 import { renderControlPlane } from '../../bootstrap/roles.ts';
 import { renderAddons } from '../../bootstrap/addons.ts';
+import { componentsFor } from '../../bootstrap/manifest.ts';
 import type { KubeHealth, ControlPlaneHealth } from '../../health/kube.ts';
 import type { WorkloadConnector } from '../../workload/port.ts';
 import { WorkloadError } from '../../workload/port.ts';
@@ -25,7 +26,7 @@ import { readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
-import { syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { prepare, withCloudErrors, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
@@ -256,7 +257,9 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       createdAt: x.createdAt,
       healthy: apiHealthy(x.machine),
       outdated: x.version !== o.spec.version || certsDue(x.machine),
-      unhealthySince: m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs),
+      // Only judged when some node answers and etcd is fine: an unreachable network or an etcd outage is
+      // no reason to replace nodes (new ones would be just as unreachable).
+      unhealthySince: answered && etcdDep.status === 'True' ? m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs) : undefined,
       removing: x.removing,
     }));
     m.unhealthy.forget((name) => machines.some((x) => x.machine === name));
@@ -286,6 +289,9 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     for (const x of machines.filter((y) => y.removing && y.tags.includes(loadBalancerTag(uid)))) {
       await clouds.compute.tagDroplets(loadBalancerTag(uid), [x.id], false).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
     }
+    // Nodes built in DNS mode join the load balancer when the mode changes to LoadBalancer.
+    const untagged = lb ? machines.filter((y) => !y.removing && !y.tags.includes(loadBalancerTag(uid))) : [];
+    if (untagged.length) await clouds.compute.tagDroplets(loadBalancerTag(uid), untagged.map((x) => x.id), true).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
     const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? '', x.removing]), inRotation.map((x) => x.machine), lb?.ip]);
     let dnsComplete = machines.every((x) => x.privateIPv4);
     if (!m.lastSync || m.lastSync.fingerprint !== fingerprint || nowMs - m.lastSync.at >= t.cloudSyncMs) {
@@ -299,7 +305,8 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       for (const r of change.deleted) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} → ${r.content}`);
       const fw = controlPlaneFirewall(o, lb);
       if ((await ensureFirewall(clouds, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
-      if (dnsComplete && wanted.some((r) => r.name === host)) m.lastSync = { fingerprint, at: nowMs };
+      // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
+      m.lastSync = { fingerprint, at: nowMs };
     }
     dnsComplete &&= lb ? !!lb.ip : inRotation.length > 0;
 
@@ -311,7 +318,9 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       const since = m.removingSince.get(x.machine) ?? nowMs;
       m.removingSince.set(x.machine, since);
       if (nowMs - since < t.rotationDrainMs) continue;
-      if (workload) await workload.deleteNode(x.machine).catch((e: unknown) => log.warn({ machine: x.machine, err: (e as Error).message }, 'could not delete the Node object; the node lifecycle controller will'));
+      // Without a cloud provider nothing else deletes the Node object: a stale NotReady Node stays listed.
+      if (workload) await workload.deleteNode(x.machine).catch((e: unknown) => log.warn({ machine: x.machine, err: (e as Error).message }, 'could not delete the Node object; delete it with kubectl'));
+      else log.warn({ machine: x.machine }, 'no API server answers: the Node object stays; delete it with kubectl');
       await deleteMachine(clouds, uid, x.id);
       await d.kube.delete(Secrets, { namespace: ns, name: x.machine });
       m.removingSince.delete(x.machine);
@@ -405,7 +414,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     });
     const uid = o.metadata.uid!;
     const spec = o.spec.machine;
-    const { droplet, created } = await createMachineOnce(clouds, uid, {
+    const { droplet, created } = await createMachineOrForget(d.kube, o, clouds, uid, {
       name,
       region: spec.region,
       size: spec.size,
@@ -436,7 +445,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     if (!workload) return m.addons?.condition ?? { type: T.AddonsReady, status: 'Unknown', reason: Reason.AddonsNotApplied, message: 'waiting for an API server to answer' };
     let condition: ConditionInput;
     try {
-      await workload.apply(renderAddons({ clusterDNS: net.clusterDNS, clusterDomain: net.clusterDomain, podCIDR: net.podCIDR }));
+      await workload.apply(renderAddons({ clusterDNS: net.clusterDNS, clusterDomain: net.clusterDomain, podCIDR: net.podCIDR, coreDNSVersion: componentsFor(o.spec.version).coredns }));
       condition = { type: T.AddonsReady, status: 'True', reason: Reason.AddonsApplied, message: `apiserver-to-kubelet RBAC, CoreDNS at ${net.clusterDNS}, flannel RBAC` };
       if (m.addons?.condition.status !== 'True') log.info('addons applied');
     } catch (e) {

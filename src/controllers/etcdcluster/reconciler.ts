@@ -181,7 +181,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const m = mem(o.metadata.uid!);
     const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? ''])]);
     const nowMs = d.now().getTime();
-    if (m.lastCloudSync && m.lastCloudSync.fingerprint === fingerprint && nowMs - m.lastCloudSync.at < t.cloudSyncMs) return true;
+    if (m.lastCloudSync && m.lastCloudSync.fingerprint === fingerprint && nowMs - m.lastCloudSync.at < t.cloudSyncMs) return machines.every((x) => x.privateIPv4);
     const complete = machines.every((x) => x.privateIPv4);
     const wanted = machines
       .filter((x) => x.privateIPv4)
@@ -191,7 +191,8 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} (member removed)`);
     const fw = firewallSpec(o);
     if ((await ensureFirewall(clouds, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
-    if (complete) m.lastCloudSync = { fingerprint, at: nowMs };
+    // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
+    m.lastCloudSync = { fingerprint, at: nowMs };
     return complete;
   }
 

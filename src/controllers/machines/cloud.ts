@@ -5,6 +5,9 @@ import type { Droplet, DropletSpec, DnsRecordSpec, FirewallSpec } from '../../cl
 import { ownerTag, machineTag } from '../../cloud/tags.ts';
 import type { Clouds } from '../clouds.ts';
 import { canonical } from '../../api/canonical.ts';
+import { CloudError } from '../../cloud/errors.ts';
+import type { KubeClient, KObject } from '../../kube/port.ts';
+import { Secrets } from '../../kube/resources.ts';
 
 export const recordOwner = (uid: string) => `owner:${uid}`;
 
@@ -60,6 +63,19 @@ export async function createMachineOnce(clouds: Clouds, uid: string, spec: Dropl
   // Whatever the outcome (a lost response may hide a droplet that was made), the next lookup must list.
   const r = await clouds.compute.createDroplets([spec]).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
   return { droplet: r.data[0]!, created: true };
+}
+
+/**
+ * createMachineOnce, and when DigitalOcean refused the create for sure (a 4xx: quota, size, rate limit)
+ * the machine's certificate Secret made for it goes too, so failed attempts leave no private keys behind.
+ */
+export async function createMachineOrForget(kube: KubeClient, owner: KObject, clouds: Clouds, uid: string, spec: DropletSpec): Promise<{ droplet: Droplet; created: boolean }> {
+  try {
+    return await createMachineOnce(clouds, uid, spec);
+  } catch (e) {
+    if (e instanceof CloudError && e.status >= 400 && e.status < 500) await kube.delete(Secrets, { namespace: owner.metadata.namespace, name: spec.name }).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** Deletes a droplet; gone already is success. The owner's next lookup lists again. */

@@ -21,7 +21,7 @@ import { getOrCreateSecret, readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
-import { ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { prepare, withCloudErrors, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
@@ -166,20 +166,20 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const now = d.now();
     const since = m.removingSince.get(x.machine) ?? now.getTime();
     m.removingSince.set(x.machine, since);
-    if (drain && node) {
-      if (!workload) {
-        if (now.getTime() - since < t.drainTimeoutMs) return false; // cannot drain now; try again
-      } else {
-        const started = node.drainStartedAt ?? (await workload.cordon(x.machine, now));
-        if (!node.drainStartedAt) await d.events.record(o, 'Normal', 'Draining', `node ${x.machine} cordoned; evicting its pods`);
-        const r = await workload.evictPods(x.machine);
-        const timedOut = now.getTime() - started.getTime() >= t.drainTimeoutMs;
-        if (r.remaining.length && !timedOut) {
-          log.info({ machine: x.machine, remaining: r.remaining.length, blocked: r.blocked }, 'draining');
-          return false;
-        }
-        if (r.remaining.length) await d.events.record(o, 'Warning', 'DrainTimedOut', `node ${x.machine}: ${r.remaining.length} pod(s) still there after ${Math.round(t.drainTimeoutMs / 1000)} s${r.blocked.length ? ` (PodDisruptionBudget blocks ${r.blocked.slice(0, 3).join(', ')})` : ''}; deleting anyway`);
+    if (drain && !workload) {
+      // The API does not answer: nothing can be drained (nor known to be empty) until the timeout.
+      if (now.getTime() - since < t.drainTimeoutMs) return false;
+      await d.events.record(o, 'Warning', 'DrainTimedOut', `node ${x.machine}: the workload API did not answer for ${Math.round(t.drainTimeoutMs / 1000)} s; deleting without a drain`);
+    } else if (drain && node && workload) {
+      const started = node.drainStartedAt ?? (await workload.cordon(x.machine, now));
+      if (!node.drainStartedAt) await d.events.record(o, 'Normal', 'Draining', `node ${x.machine} cordoned; evicting its pods`);
+      const r = await workload.evictPods(x.machine);
+      const timedOut = now.getTime() - started.getTime() >= t.drainTimeoutMs;
+      if (r.remaining.length && !timedOut) {
+        log.info({ machine: x.machine, remaining: r.remaining.length, blocked: r.blocked }, 'draining');
+        return false;
       }
+      if (r.remaining.length) await d.events.record(o, 'Warning', 'DrainTimedOut', `node ${x.machine}: ${r.remaining.length} pod(s) still there after ${Math.round(t.drainTimeoutMs / 1000)} s${r.blocked.length ? ` (PodDisruptionBudget blocks ${r.blocked.slice(0, 3).join(', ')})` : ''}; deleting anyway`);
     }
     await deleteMachine(clouds, o.metadata.uid!, x.id);
     if (workload) await workload.deleteNode(x.machine).catch((e: unknown) => log.warn({ machine: x.machine, err: (e as Error).message }, 'could not delete the Node object'));
@@ -205,8 +205,9 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const wholeCluster = !cp || !!cp.metadata.deletionTimestamp;
     if (!wholeCluster) {
       const machines = (await clouds.droplets.withTags(ownerTag(uid))).map(machineOf);
-      const workload = await connect(cp);
-      const nodes = workload ? await workload.listNodes().catch(() => undefined) : undefined;
+      const reached = await connect(cp);
+      const nodes = reached ? await reached.listNodes().catch(() => undefined) : undefined;
+      const workload = nodes ? reached : undefined;
       let left = 0;
       for (const x of machines) {
         if (!x.removing) await clouds.compute.tagDroplets(REMOVING_TAG, [x.id], true).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
@@ -260,15 +261,17 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const running = machines.filter((x) => x.status === 'active' && x.privateIPv4);
     const creds = { ca: ca.cert, cert: kubeletClient['tls.crt'], key: kubeletClient['tls.key']! };
     const probes = new Map<string, WorkerHealth>(await Promise.all(running.map(async (x) => [x.machine, await d.health.worker({ ip: probeAddress(x)!, dnsName: `${x.machine}.${zone}` }, creds)] as const)));
-    const workload = await connect(cp);
+    const reached = await connect(cp);
     let nodes: WorkloadNode[] | undefined;
     let nodesError: string | undefined;
     try {
-      nodes = workload ? await workload.listNodes() : undefined;
+      nodes = reached ? await reached.listNodes() : undefined;
     } catch (e) {
       if (!(e instanceof WorkloadError)) throw e;
       nodesError = e.message;
     }
+    // Only an API that lists Nodes counts as reached (a Node missing from the list is then really gone).
+    const workload = nodes ? reached : undefined;
     if (nodes) m.lastAnswerAt = nowMs;
     const nodeOf = (name: string) => nodes?.find((n) => n.name === name);
     const healthy = (name: string) => nodeOf(name)?.ready === 'True';
@@ -375,7 +378,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     });
     const uid = o.metadata.uid!;
     const spec = o.spec.machine;
-    const { droplet, created } = await createMachineOnce(clouds, uid, {
+    const { droplet, created } = await createMachineOrForget(d.kube, o, clouds, uid, {
       name,
       region: spec.region,
       size: spec.size,
