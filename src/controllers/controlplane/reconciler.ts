@@ -3,31 +3,28 @@
 // one planned change (create, or take a node out of rotation and then delete it), DNS and firewall,
 // addons through the workload API, status.
 import { X509Certificate } from 'node:crypto';
-import type { KubeClient } from '../../kube/port.ts';
 import { Secrets, ControlPlanes } from '../../kube/resources.ts';
 import type { Reconcile, ReconcileResult, TerminalError } from '../../runtime/controller.ts';
-import type { EventRecorder } from '../../runtime/events.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import type { Metrics } from '../../runtime/metrics.ts';
 import { Reason, ConditionType as T, CONTROL_PLANE_CONDITIONS, validateControlPlane, getCondition, type ControlPlane, type EtcdCluster, type ConditionInput } from '../../api/v1alpha1/index.ts';
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import { parseCidr, nthAddress, type Cidr } from '../../api/v1alpha1/cidr.ts';
 import type { FirewallSpec, LoadBalancer } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG } from '../../cloud/tags.ts';
-import { LEAF_VALIDITY_DAYS, earliestExpiry, type PkiContext } from '../../pki/certs.ts';
+import { LEAF_VALIDITY_DAYS, earliestExpiry } from '../../pki/certs.ts';
 import { renderControlPlane } from '../../bootstrap/roles.ts';
 import { renderAddons } from '../../bootstrap/addons.ts';
 import { componentsFor } from '../../bootstrap/manifest.ts';
 import type { KubeHealth, ControlPlaneHealth } from '../../health/kube.ts';
 import type { WorkloadConnector } from '../../workload/port.ts';
 import { WorkloadError } from '../../workload/port.ts';
-import type { CloudFactory, Clouds } from '../clouds.ts';
+import type { Clouds } from '../clouds.ts';
 import { readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
-import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
+import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
-import { prepare, withCloudErrors, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
@@ -51,24 +48,12 @@ export interface ControlPlaneTiming {
 
 export const DEFAULT_CONTROL_PLANE_TIMING: ControlPlaneTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000, rotationDrainMs: 60_000 };
 
-export interface ControlPlaneDeps {
-  kube: KubeClient;
-  get: (key: string) => (ControlPlane & Observed) | undefined;
+export interface ControlPlaneDeps extends ProvisionerDeps<ControlPlane & Observed, ControlPlaneTiming> {
   getEtcd: (key: string) => (EtcdCluster & Observed) | undefined;
   /** Names of WorkerPools in a namespace that refer to this ControlPlane. */
   dependents: (namespace: string, name: string) => string[];
-  clouds: CloudFactory;
-  events: EventRecorder;
-  metrics?: Metrics;
-  fieldManager: string;
-  now: () => Date;
-  randomBytes: (n: number) => Uint8Array;
-  pki: Omit<PkiContext, 'now'>;
   health: KubeHealth;
   workload: WorkloadConnector;
-  timing?: Partial<ControlPlaneTiming>;
-  /** Which address probes and workload API calls use (see EtcdDeps.probeNetwork). */
-  probeNetwork?: 'public' | 'private';
 }
 
 type Obj = ControlPlane & Observed;
@@ -457,12 +442,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     return condition;
   }
 
-  const onTerminalError = async (key: string, err: TerminalError) => {
-    const o = d.get(key);
-    if (o) await reportTerminal({ ...d, resource: ControlPlanes, order }, o, err);
-  };
-
-  return { reconcile, onTerminalError };
+  return { reconcile, onTerminalError: terminalReporter(d, ControlPlanes, order) };
 }
 
 export interface ControlPlaneFacts {

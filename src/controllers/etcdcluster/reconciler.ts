@@ -1,11 +1,8 @@
 // The EtcdCluster reconciler: ordered phases that return early — finalizer, paused, validate,
 // credentials, certificates, machines, DNS, firewall, health, one planned change, status.
-import type { KubeClient } from '../../kube/port.ts';
 import { Secrets, EtcdClusters } from '../../kube/resources.ts';
 import { TerminalError, type Reconcile, type ReconcileResult } from '../../runtime/controller.ts';
-import type { EventRecorder } from '../../runtime/events.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import type { Metrics } from '../../runtime/metrics.ts';
 import {
   Reason,
   ConditionType as T,
@@ -22,11 +19,11 @@ import { EtcdClient, EtcdError, type EtcdMemberInfo, type EtcdTls } from '../../
 import { createCA, issueLeaf, type CertBundle, type PkiContext } from '../../pki/certs.ts';
 import { etcdLeafSpecs } from '../../pki/profiles.ts';
 import { renderEtcdMember } from '../../bootstrap/roles.ts';
-import type { CloudFactory, Clouds } from '../clouds.ts';
+import type { Clouds } from '../clouds.ts';
 import { getOrCreateSecret } from '../secrets.ts';
-import { prepare, withCloudErrors, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
-import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
+import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { plan, quorum, type Action, type MachineView, type MemberView } from './plan.ts';
 
 export const FINALIZER = 'hardway.dev/etcdcluster-cleanup';
@@ -47,24 +44,9 @@ export interface EtcdTiming {
 
 export const DEFAULT_ETCD_TIMING: EtcdTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 300_000, graceMs: 60_000, probeTimeoutMs: 3_000, cloudSyncMs: 600_000 };
 
-export interface EtcdDeps {
-  kube: KubeClient;
-  get: (key: string) => (EtcdCluster & Observed) | undefined;
+export interface EtcdDeps extends ProvisionerDeps<EtcdCluster & Observed, EtcdTiming> {
   /** Names of ControlPlanes in a namespace that refer to this EtcdCluster. */
   dependents: (namespace: string, name: string) => string[];
-  clouds: CloudFactory;
-  events: EventRecorder;
-  metrics?: Metrics;
-  fieldManager: string;
-  now: () => Date;
-  randomBytes: (n: number) => Uint8Array;
-  pki: Omit<PkiContext, 'now'>;
-  timing?: Partial<EtcdTiming>;
-  /**
-   * Which address probes use: `public` (the default; the management cluster is outside the VPC and the
-   * firewall admits its managementCIDRs) or `private` (it runs in the same VPC).
-   */
-  probeNetwork?: 'public' | 'private';
   /** How the controller talks to etcd (default: EtcdClient over HTTPS); tests and benches may substitute. */
   etcdClient?: (tls: EtcdTls, o: { timeoutMs: number }) => EtcdApi;
 }
@@ -410,12 +392,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return { requeueAfterMs: ready && action.kind === 'none' ? t.steadyMs : t.waitMs };
   }
 
-  const onTerminalError = async (key: string, err: TerminalError) => {
-    const o = d.get(key);
-    if (o) await reportTerminal({ ...d, resource: EtcdClusters, order }, o, err);
-  };
-
-  return { reconcile, onTerminalError };
+  return { reconcile, onTerminalError: terminalReporter(d, EtcdClusters, order) };
 }
 
 export interface ConditionFacts {

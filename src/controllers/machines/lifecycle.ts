@@ -3,17 +3,44 @@
 // status (refused token, failing API, rate limit, refused machine). Shared by the three kinds.
 import type { KubeClient, Resource } from '../../kube/port.ts';
 import { TerminalError, type ReconcileResult } from '../../runtime/controller.ts';
+import type { Metrics } from '../../runtime/metrics.ts';
+import type { PkiContext } from '../../pki/certs.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { PAUSED_ANNOTATION, Reason, ConditionType as T, formatProblems, type ConditionInput, type Problem } from '../../api/v1alpha1/index.ts';
 import { CloudError } from '../../cloud/errors.ts';
 import type { CloudFactory, Clouds } from '../clouds.ts';
-import type { Observed } from '../status.ts';
+import { reportTerminal, type Observed } from '../status.ts';
 
 export interface LifecycleDeps {
   kube: KubeClient;
   events: EventRecorder;
   clouds: CloudFactory;
+}
+
+/** What every provisioning controller is given (the kind-specific deps extend it). */
+export interface ProvisionerDeps<T extends Observed, Timing> extends LifecycleDeps {
+  /** Reads the object from the informer cache. */
+  get: (key: string) => T | undefined;
+  metrics?: Metrics;
+  fieldManager: string;
+  now: () => Date;
+  randomBytes: (n: number) => Uint8Array;
+  pki: Omit<PkiContext, 'now'>;
+  timing?: Partial<Timing>;
+  /**
+   * Which address probes use: `public` (the default; the management cluster is outside the VPC and the
+   * firewall admits its managementCIDRs) or `private` (it runs in the same VPC).
+   */
+  probeNetwork?: 'public' | 'private';
+}
+
+/** Records a terminal error (invalid spec) on the object: Ready=False with its reason, and an event. */
+export function terminalReporter<T extends Observed>(d: ProvisionerDeps<T, unknown>, resource: Resource, order: readonly string[]) {
+  return async (key: string, err: TerminalError): Promise<void> => {
+    const o = d.get(key);
+    if (o) await reportTerminal({ ...d, resource, order }, o, err);
+  };
 }
 
 export type Report = (inputs: ConditionInput[]) => Promise<unknown>;

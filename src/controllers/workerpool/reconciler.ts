@@ -1,28 +1,25 @@
 // The WorkerPool reconciler: finalizer, paused, validate, credentials, the ControlPlane it joins,
 // kubelet certificates, health (kubelet, kube-proxy, the Node's Ready condition from the workload API),
 // a rolling plan within maxSurge/maxUnavailable, cordon and drain before a droplet goes, firewall, status.
-import type { KubeClient } from '../../kube/port.ts';
 import { Secrets, WorkerPools } from '../../kube/resources.ts';
 import type { Reconcile, ReconcileResult, TerminalError } from '../../runtime/controller.ts';
-import type { EventRecorder } from '../../runtime/events.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import type { Metrics } from '../../runtime/metrics.ts';
 import { Reason, ConditionType as T, WORKER_POOL_CONDITIONS, validateWorkerPool, getCondition, type ControlPlane, type WorkerPool, type ConditionInput, type MachineStatus } from '../../api/v1alpha1/index.ts';
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import type { FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag, versionTag, clusterTag, REMOVING_TAG } from '../../cloud/tags.ts';
-import { LEAF_VALIDITY_DAYS, issueLeaf, earliestExpiry, type CertBundle, type PkiContext } from '../../pki/certs.ts';
+import { LEAF_VALIDITY_DAYS, issueLeaf, earliestExpiry, type CertBundle } from '../../pki/certs.ts';
 import { kubeletSpec } from '../../pki/profiles.ts';
 import { renderWorker } from '../../bootstrap/roles.ts';
 import type { KubeHealth, WorkerHealth } from '../../health/kube.ts';
 import { WorkloadError, type WorkloadCluster, type WorkloadConnector, type WorkloadNode } from '../../workload/port.ts';
-import type { CloudFactory, Clouds } from '../clouds.ts';
+import type { Clouds } from '../clouds.ts';
 import { getOrCreateSecret, readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
-import { writeStatus, nextStatus, reportTerminal, type Observed } from '../status.ts';
+import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
-import { prepare, withCloudErrors, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { clusterNetwork } from '../controlplane/reconciler.ts';
@@ -45,21 +42,10 @@ export interface WorkerPoolTiming {
 
 export const DEFAULT_WORKER_POOL_TIMING: WorkerPoolTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000, drainTimeoutMs: 600_000 };
 
-export interface WorkerPoolDeps {
-  kube: KubeClient;
-  get: (key: string) => (WorkerPool & Observed) | undefined;
+export interface WorkerPoolDeps extends ProvisionerDeps<WorkerPool & Observed, WorkerPoolTiming> {
   getControlPlane: (key: string) => (ControlPlane & Observed) | undefined;
-  clouds: CloudFactory;
-  events: EventRecorder;
-  metrics?: Metrics;
-  fieldManager: string;
-  now: () => Date;
-  randomBytes: (n: number) => Uint8Array;
-  pki: Omit<PkiContext, 'now'>;
   health: KubeHealth;
   workload: WorkloadConnector;
-  timing?: Partial<WorkerPoolTiming>;
-  probeNetwork?: 'public' | 'private';
 }
 
 type Obj = WorkerPool & Observed;
@@ -393,12 +379,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     await d.events.record(o, 'Normal', 'MachineCreated', `droplet ${name} (${spec.size} in ${spec.region}, Kubernetes ${version})`);
   }
 
-  const onTerminalError = async (key: string, err: TerminalError) => {
-    const o = d.get(key);
-    if (o) await reportTerminal({ ...d, resource: WorkerPools, order }, o, err);
-  };
-
-  return { reconcile, onTerminalError };
+  return { reconcile, onTerminalError: terminalReporter(d, WorkerPools, order) };
 }
 
 export interface WorkerPoolFacts {
