@@ -4,22 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { EventEmitter } from 'node:events';
-import { FakeKube } from '../../src/kube/fake.ts';
 import { Informer, enqueueOwn } from '../../src/kube/informer.ts';
-import { EtcdClusters, Secrets } from '../../src/kube/resources.ts';
+import { EtcdClusters } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/runtime/controller.ts';
 import { EventRecorder } from '../../src/runtime/events.ts';
-import { createLogger } from '../../src/runtime/logger.ts';
-import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
-import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
 import { CloudFactory } from '../../src/controllers/clouds.ts';
 import { etcdClusterController, type EtcdTiming } from '../../src/controllers/etcdcluster/reconciler.ts';
 import { generateKey } from '../../src/pki/x509.ts';
 import type { Observed } from '../../src/controllers/status.ts';
 import type { EtcdCluster } from '../../src/api/v1alpha1/index.ts';
-import { digitalOceanContract, cloudflareContract } from './contracts.ts';
+import { harnessBase } from './harness-base.ts';
 import { NodeSimulator } from './simulator.ts';
 import { sampleOf } from './samples.ts';
 
@@ -29,26 +23,8 @@ export const FAST: Partial<EtcdTiming> = { waitMs: 300, steadyMs: 1_000, unhealt
 
 export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDelayMs?: number; dependents?: () => string[] } = {}) {
   const root = mkdtempSync(path.join(tmpdir(), 'hardway-etcd-harness-'));
-  const kube = new FakeKube();
-  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_harness'], provisionDelayMs: o.provisionDelayMs ?? 300, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
-  const dns = await new FakeCloudflare({ tokens: ['cf-harness'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
+  const { kube, compute, dns, lines, bus, log } = await harnessBase({ provisionDelayMs: o.provisionDelayMs ?? 300 });
   const sim = new NodeSimulator(compute, dns, path.join(root, 'nodes')).start();
-  const lines: Record<string, any>[] = [];
-  // Anything a test may wait for: object changes, log lines, cloud state (checked on those events).
-  const bus = new EventEmitter();
-  bus.setMaxListeners(100);
-  const log = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write: (c, _e, cb) => {
-        lines.push(JSON.parse(String(c)));
-        bus.emit('change');
-        cb();
-      },
-    }),
-  });
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_harness'), 'cloudflare-api-token': b64('cf-harness') } });
   const events = new EventRecorder(kube, { component: 'hardway', log });
   // The operator: rebuilt from nothing by restart(), as after a crash (no memory, no caches).
   const boot = async () => {

@@ -3,18 +3,12 @@
 // register a Node for every running node droplet, an EtcdCluster that is Ready (with its CA Secret), and
 // the real ControlPlane and WorkerPool controllers with short timings.
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { EventEmitter } from 'node:events';
-import { FakeKube } from '../../src/kube/fake.ts';
 import { Informer, enqueueOwn, enqueueReferencing, referencedBy } from '../../src/kube/informer.ts';
 import { EtcdClusters, ControlPlanes, WorkerPools, Secrets } from '../../src/kube/resources.ts';
 import type { Resource } from '../../src/kube/port.ts';
 import { Controller } from '../../src/runtime/controller.ts';
 import { KeyedBackoff } from '../../src/runtime/backoff.ts';
 import { EventRecorder } from '../../src/runtime/events.ts';
-import { createLogger } from '../../src/runtime/logger.ts';
-import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
-import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
 import { CloudFactory } from '../../src/controllers/clouds.ts';
 import { controlPlaneController, type ControlPlaneTiming } from '../../src/controllers/controlplane/reconciler.ts';
 import { workerPoolController, type WorkerPoolTiming } from '../../src/controllers/workerpool/reconciler.ts';
@@ -23,7 +17,7 @@ import { createCA } from '../../src/pki/certs.ts';
 import { generateKey } from '../../src/pki/x509.ts';
 import type { Observed } from '../../src/controllers/status.ts';
 import { FakeKubeHealth } from './fake-kube-health.ts';
-import { digitalOceanContract, cloudflareContract } from './contracts.ts';
+import { harnessBase } from './harness-base.ts';
 import { sampleOf } from './samples.ts';
 
 export type Obj = Observed & { spec: Record<string, any> };
@@ -34,28 +28,11 @@ export const FAST_WP: Partial<WorkerPoolTiming> = { waitMs: 50, steadyMs: 500, u
 const pki = { newKey: generateKey, randomHex: (n: number) => randomBytes(n).toString('hex') };
 
 export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<ControlPlaneTiming>; wp?: Partial<WorkerPoolTiming>; registerNodes?: boolean } = {}) {
-  const kube = new FakeKube();
-  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_harness'], provisionDelayMs: o.provisionDelayMs ?? 100, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
-  const dns = await new FakeCloudflare({ tokens: ['cf-harness'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
+  const { kube, compute, dns, lines, bus, log, b64 } = await harnessBase({ provisionDelayMs: o.provisionDelayMs ?? 100 });
   const health = new FakeKubeHealth();
   const workload = new FakeWorkloadConnector();
   const host = (sampleOf('ControlPlane').spec as { endpoint: { host: string } }).endpoint.host;
   const api = workload.cluster(host);
-  const lines: Record<string, any>[] = [];
-  const bus = new EventEmitter();
-  bus.setMaxListeners(200);
-  const log = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write: (c, _e, cb) => {
-        lines.push(JSON.parse(String(c)));
-        bus.emit('change');
-        cb();
-      },
-    }),
-  });
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_harness'), 'cloudflare-api-token': b64('cf-harness') } });
 
   // An EtcdCluster that is Ready, with its CA: what the EtcdCluster controller leaves behind.
   const etcd = sampleOf('EtcdCluster') as unknown as Obj;
