@@ -24,6 +24,7 @@ import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
@@ -68,6 +69,8 @@ interface Memory {
 }
 
 const KIND = MANAGED_KINDS.find((k) => k.def.kind === 'ControlPlane')!;
+/** Nodes probed at once. */
+const PROBE_CONCURRENCY = 16;
 const LEAF_LIFETIME_MS = LEAF_VALIDITY_DAYS * 86_400_000;
 
 export const firewallName = (o: Obj) => `hardway-${o.metadata.namespace}-${o.metadata.name}-cp`;
@@ -222,7 +225,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const creds = { ca: pki.ca.cert, cert: pki.leaves.admin.cert, key: pki.leaves.admin.key };
     const running = machines.filter((x) => x.status === 'active' && x.privateIPv4);
     const probes = new Map<string, ControlPlaneHealth>(
-      await Promise.all(running.map(async (x) => [x.machine, await d.health.controlPlane({ ip: probeAddress(x)!, dnsName: `${x.machine}.${zoneName}` }, creds)] as const)),
+      await mapLimit(running, PROBE_CONCURRENCY, async (x) => [x.machine, await d.health.controlPlane({ ip: probeAddress(x)!, dnsName: `${x.machine}.${zoneName}` }, creds)] as const),
     );
     const apiHealthy = (name: string) => !!probes.get(name)?.apiserverReady.ok && !!probes.get(name)?.apiserverLive.ok;
     // Any component answering well means the network is there: health is then reported as it is.

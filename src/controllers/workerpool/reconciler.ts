@@ -19,6 +19,7 @@ import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
@@ -61,6 +62,8 @@ interface Memory {
 }
 
 const KIND = MANAGED_KINDS.find((k) => k.def.kind === 'WorkerPool')!;
+/** Nodes probed at once. */
+const PROBE_CONCURRENCY = 16;
 const LEAF_LIFETIME_MS = LEAF_VALIDITY_DAYS * 86_400_000;
 
 export const workerFirewallName = (o: Obj) => `hardway-${o.metadata.namespace}-${o.metadata.name}-workers`;
@@ -246,7 +249,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     // Health: kubelet and kube-proxy of every running machine, and the Nodes as the workload API sees them.
     const running = machines.filter((x) => x.status === 'active' && x.privateIPv4);
     const creds = { ca: ca.cert, cert: kubeletClient['tls.crt'], key: kubeletClient['tls.key']! };
-    const probes = new Map<string, WorkerHealth>(await Promise.all(running.map(async (x) => [x.machine, await d.health.worker({ ip: probeAddress(x)!, dnsName: `${x.machine}.${zone}` }, creds)] as const)));
+    const probes = new Map<string, WorkerHealth>(await mapLimit(running, PROBE_CONCURRENCY, async (x) => [x.machine, await d.health.worker({ ip: probeAddress(x)!, dnsName: `${x.machine}.${zone}` }, creds)] as const));
     const reached = await connect(cp);
     let nodes: WorkloadNode[] | undefined;
     let nodesError: string | undefined;
