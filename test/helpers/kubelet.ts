@@ -9,6 +9,7 @@ import { checkServerIdentity, createSecureContext, type PeerCertificate, type TL
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { parse } from 'yaml';
+import { guard } from './tcp-proxy.ts';
 
 /** What a simulated component knows about its node. */
 export interface AgentEnv {
@@ -44,6 +45,7 @@ function checkPair(cert: string, key: string): void {
 }
 
 async function listen(server: HttpsServer | HttpServer, host: string, port: number): Promise<void> {
+  guard(server, host);
   await new Promise<void>((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException) => reject(new Error(`listen tcp ${host}:${port}: bind: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`));
     server.once('error', fail);

@@ -11,8 +11,11 @@
 // one's ports (6443, 10257); the stand-ins (10250, 10256, 10259) listen on both addresses themselves.
 // Load balancers: each fake DO load balancer listens on its IP at every forwarding rule's entry port and
 // hands each connection to the first droplet with its tag whose target port accepts it (tried in turn).
+// etcd listens on the private address only and its client port is forwarded from the public one, like the
+// real Kubernetes binaries, so every public port of a node can be cut.
 // Deleted droplets stop (processes killed, disk removed), kill() makes a node die while its droplet stays,
-// and a deleted load balancer stops listening.
+// partition() cuts a node's public address (what the operator probes and clients use; the private network
+// between nodes keeps working) until reconnect(), and a deleted load balancer stops listening.
 import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
@@ -23,7 +26,7 @@ import type { RenderedNode } from '../../src/bootstrap/roles.ts';
 import type { NodeFile } from '../../src/bootstrap/cloudconfig.ts';
 import { startMember, requireEtcd, type RunningMember } from './etcd.ts';
 import { KubeNode, type Component, type KubeTiming } from './kube-node.ts';
-import { forward, type Forwarder } from './tcp-proxy.ts';
+import { forward, setReachable, type Forwarder } from './tcp-proxy.ts';
 
 export type { Component, KubeTiming } from './kube-node.ts';
 
@@ -32,6 +35,9 @@ export class EtcdNode {
   readonly role = 'etcd' as const;
   readonly components = new Map<string, Component>();
   readonly log: string[];
+
+  /** The public client port's forwarder, once listening. */
+  forwarder?: Promise<Forwarder | undefined>;
 
   constructor(
     readonly member: RunningMember,
@@ -53,7 +59,7 @@ export class EtcdNode {
 
   async stop(): Promise<void> {
     this.components.get('etcd')!.state = 'stopped';
-    await this.member.kill();
+    await Promise.all([this.member.kill(), this.forwarder?.then((f) => f?.close())]);
   }
 }
 
@@ -135,7 +141,11 @@ export class NodeSimulator {
         this.note(`${d.name}: cannot boot its user-data: ${(e as Error).message}`);
       }
     }
-    for (const [name, n] of this.nodes) if (!active.some((d) => d.name === name)) void this.stopNode(name, n);
+    for (const [name, n] of this.nodes) {
+      if (active.some((d) => d.name === name)) continue;
+      this.note(`${name}: droplet gone: node stopped`);
+      void this.stopNode(name, n);
+    }
     this.syncLoadBalancers(active.map((d) => d.id));
   }
 
@@ -146,8 +156,15 @@ export class NodeSimulator {
     const root = path.join(this.root, d.name);
     if (has('etcd.service')) {
       const node = { role: 'etcd', name: d.name, userData: d.userData, files } as RenderedNode;
-      this.nodes.set(d.name, new EtcdNode(startMember(node, d.privateIp, root, this.hosts, d.publicIp), d.privateIp, d.publicIp, root));
-      this.note(`${d.name}: etcd member started on ${d.privateIp}`);
+      const member = new EtcdNode(startMember(node, d.privateIp, root, this.hosts), d.privateIp, d.publicIp, root);
+      if (d.publicIp) {
+        member.forwarder = forward(d.publicIp, 2379, () => [{ host: d.privateIp, port: 2379 }]).catch((e: unknown) => {
+          this.note(`${d.name}: cannot forward ${d.publicIp}:2379: ${(e as Error).message}`);
+          return undefined;
+        });
+      }
+      this.nodes.set(d.name, member);
+      this.note(`${d.name}: etcd member started on ${d.privateIp}${d.publicIp ? ` (public ${d.publicIp})` : ''}`);
       return;
     }
     if (!has('kubelet.service')) {
@@ -206,6 +223,7 @@ export class NodeSimulator {
 
   private async stopNode(name: string, n: SimNode) {
     this.nodes.delete(name);
+    if (n.publicIp) setReachable(n.publicIp, true);
     await n.stop();
     rmSync(n.root, { recursive: true, force: true });
   }
@@ -215,6 +233,27 @@ export class NodeSimulator {
     this.killed.add(name);
     const n = this.nodes.get(name);
     if (n) await this.stopNode(name, n);
+  }
+
+  /**
+   * The node's public address stops answering (every port: health endpoints, API, etcd clients) while the
+   * node runs on and its private network to the other nodes keeps working; reconnect() restores it.
+   * Returns false for a node that is not running.
+   */
+  partition(name: string): boolean {
+    const n = this.nodes.get(name);
+    if (!n?.publicIp) return false;
+    setReachable(n.publicIp, false);
+    this.note(`${name}: partitioned: public address ${n.publicIp} cut off`);
+    return true;
+  }
+
+  reconnect(name: string): boolean {
+    const n = this.nodes.get(name);
+    if (!n?.publicIp) return false;
+    setReachable(n.publicIp, true);
+    this.note(`${name}: reconnected: public address ${n.publicIp} answers again`);
+    return true;
   }
 
   /** A Kubernetes node by name (undefined for etcd members and unknown names). */

@@ -8,6 +8,31 @@ export interface Target {
   port: number;
 }
 
+/**
+ * Addresses cut off from outside (a partitioned node's public address): listeners on them refuse every new
+ * connection and forwarders drop the ones they carry. Shared by every listener in this process, the way one
+ * network is; the simulator's nodes own distinct addresses.
+ */
+const cutOff = new Set<string>();
+const cutListeners = new Set<{ host: string; cut(): void }>();
+
+/** Cuts (true) or restores (false) the network path to an address. */
+export function setReachable(host: string, reachable: boolean): void {
+  if (reachable) {
+    cutOff.delete(host);
+    return;
+  }
+  cutOff.add(host);
+  for (const l of cutListeners) if (l.host === host) l.cut();
+}
+
+/** Makes a server listening on host refuse new connections while host is cut off. */
+export function guard(server: Server, host: string): void {
+  server.on('connection', (s: Socket) => {
+    if (cutOff.has(host)) s.destroy();
+  });
+}
+
 export interface Forwarder {
   host: string;
   port: number;
@@ -23,6 +48,10 @@ export async function forward(host: string, port: number, targets: () => Target[
   const open = new Set<Socket>();
   let next = 0;
   const server: Server = createServer({ pauseOnConnect: true }, (client) => {
+    if (cutOff.has(host)) {
+      client.destroy();
+      return;
+    }
     open.add(client);
     client.on('close', () => open.delete(client));
     client.on('error', () => client.destroy());
@@ -54,6 +83,7 @@ export async function forward(host: string, port: number, targets: () => Target[
     };
     attempt(0);
   });
+  const cut = { host, cut: () => [...open].forEach((s) => s.destroy()) };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -61,11 +91,13 @@ export async function forward(host: string, port: number, targets: () => Target[
       resolve();
     });
   });
+  cutListeners.add(cut);
   return {
     host,
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        cutListeners.delete(cut);
         for (const s of open) s.destroy();
         server.close(() => resolve());
       }),
