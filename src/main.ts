@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger({ level: cfg.logLevel });
+  const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
   process.on('unhandledRejection', (err) => {
     log.fatal({ err }, 'unhandled promise rejection');
     process.exit(1);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Ajv } from 'ajv';
 import { evaluate } from '@marcbachmann/cel-js';
-import { renderCrds } from './render.ts';
+import { renderCrds, CRD_DIRS } from './render.ts';
 import { buildCrd } from './crd.ts';
 import { KINDS, validateObject, applyDefaults, type KindDefinition } from './v1alpha1/index.ts';
 import type { SchemaNode } from './v1alpha1/schema.ts';
@@ -13,10 +13,12 @@ import { loadSamples, sampleOf, repoRoot } from '../../test/helpers/samples.ts';
 
 const schemaOf = (def: KindDefinition) => buildCrd(def).spec.versions[0]!.schema.openAPIV3Schema;
 
-test('crds/ is up to date with src/api (run npm run generate)', () => {
-  for (const { file, text } of renderCrds()) {
-    const committed = readFileSync(path.join(repoRoot, 'crds', file), 'utf8');
-    assert.equal(committed, text, `crds/${file} is stale`);
+test('crds/, the chart\'s crds/ and config/crd/ are up to date with src/api (run npm run generate)', () => {
+  for (const dir of CRD_DIRS) {
+    for (const { file, text } of renderCrds()) {
+      const committed = readFileSync(path.join(repoRoot, dir, file), 'utf8');
+      assert.equal(committed, text, `${dir}/${file} is stale`);
+    }
   }
 });
 

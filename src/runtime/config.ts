@@ -18,6 +18,8 @@ export interface Config {
   concurrency: number;
   resyncSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** json: one JSON object per line (for log collectors); text: one readable line per entry. */
+  logFormat: 'json' | 'text';
   fieldManager: string;
   /** Base URLs of the cloud APIs (a sandbox or test fakes); the real ones by default. */
   digitalOceanUrl?: string;
@@ -78,6 +80,7 @@ function options(env: NodeJS.ProcessEnv) {
     concurrency: { flag: 'concurrency', help: 'reconciles in parallel per kind', parse: int(1, 64), default: () => 4 } as Option<number>,
     resyncSeconds: { flag: 'resync-seconds', help: 're-reconcile every object this often even without changes', parse: int(0, 86_400), default: () => 600 } as Option<number>,
     logLevel: { flag: 'log-level', help: 'fatal, error, warn, info, debug or trace', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const), default: () => 'info' as const } as Option<Config['logLevel']>,
+    logFormat: { flag: 'log-format', help: 'json (one object per line) or text (one readable line per entry)', parse: oneOf(['json', 'text'] as const), default: () => 'json' as const } as Option<Config['logFormat']>,
     fieldManager: { flag: 'field-manager', help: 'server-side apply field manager for status', parse: str, default: () => 'hardway-operator' } as Option<string>,
     digitalOceanUrl: { flag: 'digitalocean-api-url', help: 'DigitalOcean API base URL (default https://api.digitalocean.com)', parse: url } as Option<string>,
     cloudflareUrl: { flag: 'cloudflare-api-url', help: 'Cloudflare API base URL (default https://api.cloudflare.com/client/v4)', parse: url } as Option<string>,

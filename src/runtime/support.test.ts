@@ -110,6 +110,20 @@ test('logger: tokens, keys, Secret data and user-data are redacted', () => {
   assert.equal(lines[0]!.droplet.name, 'demo-etcd-abcde');
 });
 
+test('logger: --log-format=text prints one readable line per entry, redacted the same, with the stack of an error', () => {
+  const out: string[] = [];
+  const log = createLogger({ level: 'debug', format: 'text', destination: new Writable({ write: (c, _e, cb) => (out.push(String(c)), cb()) }) });
+  log.info({ kind: 'EtcdCluster', key: 'ns/demo', token: 'dop_v1_secret', retries: 2, note: 'two words' }, 'reconciling');
+  log.error({ err: new Error('boom') }, 'reconcile failed; retrying with backoff');
+  const text = out.join('');
+  assert.match(text, /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}\[hardway-operator\] reconciling kind=EtcdCluster key=ns\/demo token=\[REDACTED\] retries=2 note="two words"\n/);
+  assert.ok(!text.includes('dop_v1_secret'));
+  assert.match(text, /ERROR \[hardway-operator\] reconcile failed; retrying with backoff err="boom"\n {4}Error: boom\n {8}at /);
+  assert.equal(parseConfig(['--log-format=text'], {}).logFormat, 'text');
+  assert.equal(parseConfig([], {}).logFormat, 'json');
+  assert.throws(() => parseConfig(['--log-format=pretty'], {}), /--log-format: "pretty" is not one of json, text/);
+});
+
 test('health server: readyz follows its checks; metrics are served', async () => {
   let synced = false;
   const metrics = new Metrics({ defaultMetrics: false });
