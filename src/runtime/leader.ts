@@ -46,6 +46,8 @@ export class LeaderElector {
   private lastRenew = 0;
   private leading = false;
   private stopped = false;
+  /** A renewal under way: release waits for it, or its write would conflict with ours. */
+  private inFlight?: Promise<void>;
   private timer?: TimerHandle;
   private lease?: Lease;
 
@@ -78,7 +80,9 @@ export class LeaderElector {
     if (this.stopped) return;
     let ok = false;
     try {
-      ok = await this.tryAcquireOrRenew();
+      const attempt = this.tryAcquireOrRenew();
+      this.inFlight = attempt.then(() => undefined, () => undefined);
+      ok = await attempt;
     } catch (err) {
       this.o.log.warn({ err, lease: `${this.o.namespace}/${this.o.name}` }, 'leader election: could not read or write the lease');
     }
@@ -156,18 +160,25 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    await this.inFlight;
     if (!this.leading || !this.lease) return;
     this.leading = false;
-    try {
-      const current = await this.o.kube.get<Lease>(Leases, { namespace: this.o.namespace, name: this.o.name });
-      if (current.spec?.holderIdentity !== this.o.identity) return;
-      await this.o.kube.replace<Lease>(Leases, {
-        ...current,
-        spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.clock.now()) },
-      });
-      this.o.log.info({ identity: this.o.identity }, 'released leader lease');
-    } catch (err) {
-      this.o.log.warn({ err }, 'could not release the leader lease; it expires by itself');
+    // Twice: a write that raced ours (a late renewal) makes the first attempt conflict.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const current = await this.o.kube.get<Lease>(Leases, { namespace: this.o.namespace, name: this.o.name });
+        if (current.spec?.holderIdentity !== this.o.identity) return;
+        await this.o.kube.replace<Lease>(Leases, {
+          ...current,
+          spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.clock.now()) },
+        });
+        this.o.log.info({ identity: this.o.identity }, 'released leader lease');
+        return;
+      } catch (err) {
+        if (attempt < 2 && isConflict(err)) continue;
+        this.o.log.warn({ err }, 'could not release the leader lease; it expires by itself');
+        return;
+      }
     }
   }
 }
