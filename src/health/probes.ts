@@ -58,7 +58,7 @@ export class HttpKubeHealth implements KubeHealth {
           if (body.length < 1000) body += d;
         });
         res.on('error', (e) => resolve({ ok: false, message: e.message }));
-        res.on('end', () => resolve(res.statusCode === 200 ? { ok: true } : { ok: false, message: `HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}` }));
+        res.on('end', () => resolve(res.statusCode === 200 ? { ok: true } : { ok: false, message: `HTTP ${res.statusCode}: ${failedChecks(body)}` }));
       };
       let req: ClientRequest;
       try {
@@ -88,4 +88,13 @@ export class HttpKubeHealth implements KubeHealth {
       req.end();
     });
   }
+}
+
+/**
+ * What a failing /readyz or /livez says, reduced to its failed checks ("[-]etcd failed: reason withheld"):
+ * the verbose answer lists every passing check too, which buries the one that matters in a condition.
+ */
+export function failedChecks(body: string): string {
+  const failed = body.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('[-]'));
+  return (failed.length ? failed.join('; ') : body.trim()).slice(0, 200);
 }
