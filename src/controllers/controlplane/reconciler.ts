@@ -25,7 +25,7 @@ import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
@@ -59,13 +59,10 @@ export interface ControlPlaneDeps extends ProvisionerDeps<ControlPlane & Observe
 
 type Obj = ControlPlane & Observed;
 
-interface Memory {
-  unhealthy: UnhealthyClock;
-  lastSync?: { fingerprint: string; at: number };
-  lastAnswerAt?: number;
-  removingSince: Map<string, number>;
-  addons?: { fingerprint: string; at: number; condition: ConditionInput };
-  notAfter: Map<string, Date | undefined>;
+
+/** When addons were last applied, for what spec, with what result. */
+interface AddonsMemory {
+  addons: { fingerprint: string; at: number; condition: ConditionInput };
 }
 
 const KIND = MANAGED_KINDS.find((k) => k.def.kind === 'ControlPlane')!;
@@ -111,14 +108,10 @@ export function controlPlaneFirewall(o: Obj, lb?: LoadBalancer): FirewallSpec {
 
 export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconcile; onTerminalError: (key: string, err: TerminalError) => Promise<void> } {
   const t = { ...DEFAULT_CONTROL_PLANE_TIMING, ...d.timing };
-  const memory = new Map<string, Memory>();
-  const mem = (uid: string) => {
-    let m = memory.get(uid);
-    if (!m) memory.set(uid, (m = { unhealthy: new UnhealthyClock(), removingSince: new Map(), notAfter: new Map() }));
-    return m;
-  };
+  const memory = nodeMemories<AddonsMemory>();
+  const mem = memory.of;
   const order = CONTROL_PLANE_CONDITIONS;
-  const probeAddress = (m: Machine) => (d.probeNetwork === 'private' ? m.privateIPv4 : (m.publicIPv4 ?? m.privateIPv4));
+  const probeAddress = (m: Machine) => probeAddressOf(d.probeNetwork, m);
   const status = (o: Obj, inputs: ConditionInput[], extra: Record<string, unknown> = {}) =>
     writeStatus(d.kube, ControlPlanes, o, nextStatus(o, inputs, order, d.now(), extra), d.fieldManager);
 
@@ -155,7 +148,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const secrets = await d.kube.list(Secrets, { namespace: o.metadata.namespace, labelSelector: `hardway.dev/controlplane=${o.metadata.name}` });
     for (const s of secrets.items) await d.kube.delete(Secrets, s.metadata, { uid: s.metadata.uid });
     await d.kube.removeFinalizer(ControlPlanes, o, CONTROL_PLANE_FINALIZER);
-    memory.delete(o.metadata.uid!);
+    memory.forget(o.metadata.uid!);
     log.info('cleaned up: DNS records, load balancer, firewall, droplets and Secrets are gone');
     await d.events.record(o, 'Normal', 'Deleted', 'DNS records, load balancer, firewall, droplets and Secrets removed');
   }
@@ -426,7 +419,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     await d.events.record(o, 'Normal', 'MachineCreated', `droplet ${name} (${spec.size} in ${spec.region}, Kubernetes ${o.spec.version})`);
   }
 
-  async function applyAddons(o: Obj, m: Memory, workload: ReturnType<WorkloadConnector['connect']> | undefined, nowMs: number, log: Logger): Promise<ConditionInput> {
+  async function applyAddons(o: Obj, m: NodeMemory & Partial<AddonsMemory>, workload: ReturnType<WorkloadConnector['connect']> | undefined, nowMs: number, log: Logger): Promise<ConditionInput> {
     const net = clusterNetwork(o);
     const fingerprint = JSON.stringify([o.metadata.generation, net]);
     if (m.addons && m.addons.fingerprint === fingerprint && nowMs - m.addons.at < t.cloudSyncMs && m.addons.condition.status === 'True') return m.addons.condition;

@@ -132,3 +132,33 @@ export class UnhealthyClock {
     for (const k of this.since.keys()) if (!keep(k)) this.since.delete(k);
   }
 }
+
+/** What a node-running controller remembers per object between reconciles (lost on restart, by design). */
+export interface NodeMemory {
+  unhealthy: UnhealthyClock;
+  /** Fingerprint and time of the last DNS/firewall sync. */
+  lastSync?: { fingerprint: string; at: number };
+  /** When a probe last got a good answer (remote health keeps its value for a grace period after). */
+  lastAnswerAt?: number;
+  /** When removal of a machine began. */
+  removingSince: Map<string, number>;
+  /** Earliest notAfter of the certificates baked into each machine, from its Secret. */
+  notAfter: Map<string, Date | undefined>;
+}
+
+/** Per-object memory keyed by UID (plus what a kind adds); forget(uid) when the object is gone. */
+export function nodeMemories<Extra extends object = object>() {
+  const all = new Map<string, NodeMemory & Partial<Extra>>();
+  return {
+    of(uid: string): NodeMemory & Partial<Extra> {
+      let m = all.get(uid);
+      if (!m) all.set(uid, (m = { unhealthy: new UnhealthyClock(), removingSince: new Map(), notAfter: new Map() } as NodeMemory & Partial<Extra>));
+      return m;
+    },
+    forget: (uid: string) => all.delete(uid),
+  };
+}
+
+/** The address probes and workload calls use for a droplet (see ProvisionerDeps.probeNetwork). */
+export const probeAddressOf = (network: 'public' | 'private' | undefined, m: { privateIPv4?: string; publicIPv4?: string }) =>
+  network === 'private' ? m.privateIPv4 : (m.publicIPv4 ?? m.privateIPv4);

@@ -20,7 +20,7 @@ import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, UnhealthyClock, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { clusterNetwork } from '../controlplane/reconciler.ts';
@@ -52,14 +52,6 @@ export interface WorkerPoolDeps extends ProvisionerDeps<WorkerPool & Observed, W
 type Obj = WorkerPool & Observed;
 type CP = ControlPlane & Observed;
 
-interface Memory {
-  unhealthy: UnhealthyClock;
-  lastSync?: { fingerprint: string; at: number };
-  lastAnswerAt?: number;
-  /** When removal of a machine began, for drains without a reachable API. */
-  removingSince: Map<string, number>;
-  notAfter: Map<string, Date | undefined>;
-}
 
 const KIND = MANAGED_KINDS.find((k) => k.def.kind === 'WorkerPool')!;
 /** Nodes probed at once. */
@@ -103,14 +95,10 @@ export function workloadAddresses(cp: CP, network: 'public' | 'private' | undefi
 
 export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile; onTerminalError: (key: string, err: TerminalError) => Promise<void> } {
   const t = { ...DEFAULT_WORKER_POOL_TIMING, ...d.timing };
-  const memory = new Map<string, Memory>();
-  const mem = (uid: string) => {
-    let m = memory.get(uid);
-    if (!m) memory.set(uid, (m = { unhealthy: new UnhealthyClock(), removingSince: new Map(), notAfter: new Map() }));
-    return m;
-  };
+  const memory = nodeMemories();
+  const mem = memory.of;
   const order = WORKER_POOL_CONDITIONS;
-  const probeAddress = (m: Machine) => (d.probeNetwork === 'private' ? m.privateIPv4 : (m.publicIPv4 ?? m.privateIPv4));
+  const probeAddress = (m: Machine) => probeAddressOf(d.probeNetwork, m);
   const status = (o: Obj, inputs: ConditionInput[], extra: Record<string, unknown> = {}) =>
     writeStatus(d.kube, WorkerPools, o, nextStatus(o, inputs, order, d.now(), extra), d.fieldManager);
   const credentialsOf = (o: Obj, cp: CP | undefined) => o.spec.credentialsRef?.name ?? cp?.spec.credentialsRef.name;
@@ -215,7 +203,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const secrets = await d.kube.list(Secrets, { namespace: o.metadata.namespace, labelSelector: `hardway.dev/workerpool=${o.metadata.name}` });
     for (const s of secrets.items) await d.kube.delete(Secrets, s.metadata, { uid: s.metadata.uid });
     await d.kube.removeFinalizer(WorkerPools, o, WORKER_POOL_FINALIZER);
-    memory.delete(uid);
+    memory.forget(uid);
     log.info({ drained: !wholeCluster }, 'cleaned up: firewall, droplets and Secrets are gone');
     await d.events.record(o, 'Normal', 'Deleted', wholeCluster ? 'firewall, droplets and Secrets removed (the whole cluster is being deleted: nothing drained)' : 'nodes drained; firewall, droplets and Secrets removed');
   }
