@@ -25,29 +25,19 @@ import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
 
 export const CONTROL_PLANE_FINALIZER = 'hardway.dev/controlplane-cleanup';
 
-export interface ControlPlaneTiming {
-  /** Revisit while converging (a node booting, a removal under way). */
-  waitMs: number;
-  /** Revisit a Ready control plane to probe it. */
-  steadyMs: number;
-  /** A node whose API server is unhealthy this long is replaced. */
-  unhealthyAfterMs: number;
-  /** Remote health keeps its last value this long when no node answers. */
-  graceMs: number;
-  /** DNS, firewall and addons are re-checked at least this often even if nothing changed. */
-  cloudSyncMs: number;
+export interface ControlPlaneTiming extends NodeTiming {
   /** A node taken out of rotation is deleted after this long (the endpoint records' TTL). */
   rotationDrainMs: number;
 }
 
-export const DEFAULT_CONTROL_PLANE_TIMING: ControlPlaneTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000, rotationDrainMs: 60_000 };
+export const DEFAULT_CONTROL_PLANE_TIMING: ControlPlaneTiming = { ...DEFAULT_NODE_TIMING, rotationDrainMs: 60_000 };
 
 export interface ControlPlaneDeps extends ProvisionerDeps<ControlPlane & Observed, ControlPlaneTiming> {
   getEtcd: (key: string) => (EtcdCluster & Observed) | undefined;

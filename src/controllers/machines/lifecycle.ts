@@ -18,6 +18,22 @@ export interface LifecycleDeps {
   clouds: CloudFactory;
 }
 
+/** The revisit and health timings every node-running kind has. */
+export interface NodeTiming {
+  /** Revisit while converging (a node booting, a removal under way). */
+  waitMs: number;
+  /** Revisit a Ready object to probe it. */
+  steadyMs: number;
+  /** A node unhealthy this long is replaced. */
+  unhealthyAfterMs: number;
+  /** Remote health keeps its last value this long when nothing answers. */
+  graceMs: number;
+  /** DNS, firewall (and addons) are re-checked at least this often even if nothing changed. */
+  cloudSyncMs: number;
+}
+
+export const DEFAULT_NODE_TIMING: NodeTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000 };
+
 /** What every provisioning controller is given (the kind-specific deps extend it). */
 export interface ProvisionerDeps<T extends Observed, Timing> extends LifecycleDeps {
   /** Reads the object from the informer cache. */

@@ -20,7 +20,7 @@ import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { clusterNetwork } from '../controlplane/reconciler.ts';
@@ -28,20 +28,12 @@ import { caSecretName, leafSecretName, nodeNotAfter } from '../controlplane/pki.
 
 export const WORKER_POOL_FINALIZER = 'hardway.dev/workerpool-cleanup';
 
-export interface WorkerPoolTiming {
-  waitMs: number;
-  steadyMs: number;
-  /** A node not Ready this long is replaced. */
-  unhealthyAfterMs: number;
-  /** NodesReady keeps its last value this long when the workload API does not answer. */
-  graceMs: number;
-  /** The firewall is re-checked at least this often. */
-  cloudSyncMs: number;
+export interface WorkerPoolTiming extends NodeTiming {
   /** A drain that has not finished after this long is given up: the node is deleted anyway. */
   drainTimeoutMs: number;
 }
 
-export const DEFAULT_WORKER_POOL_TIMING: WorkerPoolTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000, drainTimeoutMs: 600_000 };
+export const DEFAULT_WORKER_POOL_TIMING: WorkerPoolTiming = { ...DEFAULT_NODE_TIMING, drainTimeoutMs: 600_000 };
 
 export interface WorkerPoolDeps extends ProvisionerDeps<WorkerPool & Observed, WorkerPoolTiming> {
   getControlPlane: (key: string) => (ControlPlane & Observed) | undefined;
