@@ -1,7 +1,8 @@
 // A real Kubernetes control plane for tests, on loopback: Debian's etcd, and kube-apiserver plus
 // kube-controller-manager built by test/env/build-kube.sh. Free ports, a generated CA and serving
 // certificate, and a static admin token; tests get a kubeconfig file.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'node:https';
@@ -225,4 +226,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     },
     stop,
   };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs kubectl against a kubeconfig, with optional stdin; rejects with kubectl's stderr. */
+export async function runKubectl(kubectl: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
+  const child = execFileAsync(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (input !== undefined) child.child.stdin!.end(input);
+  try {
+    return (await child).stdout;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`kubectl ${args.join(' ')}: ${err.stderr || err.message}`);
+  }
 }

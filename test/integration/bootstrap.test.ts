@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:https';
+import { httpsGet } from '../helpers/https-get.ts';
 import path from 'node:path';
 import { renderCluster } from '../../src/bootstrap/cluster.ts';
 import { renderEtcdMember, type RenderedNode } from '../../src/bootstrap/roles.ts';
@@ -118,18 +119,10 @@ test('openssl verifies every leaf against its CA and shows the expected names an
 
 // ------------------------------------------------------------------------- a real etcd cluster
 
-function get(url: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ...tls, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
+const get = (url: string, tls: { ca: string; cert?: string; key?: string }) => {
+  const u = new URL(url);
+  return httpsGet({ host: u.hostname, port: Number(u.port), path: u.pathname }, tls, 3_000);
+};
 
 test('a real 3-member etcd cluster runs from the rendered unit and the issued certificates', { timeout: 120_000 }, async () => {
   const ctx = realRenderContext();

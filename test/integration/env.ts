@@ -1,11 +1,8 @@
 // Access to the real API server for integration tests: the one test/run.mjs started (KUBECONFIG and
 // HARDWAY_KUBECTL set), or a private one when a file runs on its own.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { startCluster, kubectlPath, type TestCluster } from '../env/cluster.ts';
+import { startCluster, kubectlPath, runKubectl, type TestCluster } from '../env/cluster.ts';
 import { ClientNodeKube, loadKubeConfig } from '../../src/kube/adapter.ts';
 
-const run = promisify(execFile);
 
 export interface KubeEnv {
   kubeconfig: string;
@@ -24,16 +21,8 @@ export async function kubeEnv(): Promise<KubeEnv> {
     own = await startCluster({ controllerManager: true });
     kubeconfig = own.kubeconfig;
   }
-  const kubectlInput = async (input: string | undefined, ...args: string[]) => {
-    const child = run(process.env.HARDWAY_KUBECTL ?? kubectlPath, ['--kubeconfig', kubeconfig!, ...args], { encoding: 'utf8' });
-    if (input !== undefined) child.child.stdin!.end(input);
-    try {
-      return (await child).stdout;
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new Error(`kubectl ${args.join(' ')}: ${err.stderr || err.message}`);
-    }
-  };
+  const kubectlInput = (input: string | undefined, ...args: string[]) => runKubectl(process.env.HARDWAY_KUBECTL ?? kubectlPath, kubeconfig!, args, input);
+
   const kubectl = (...args: string[]) => kubectlInput(undefined, ...args);
   if (own) {
     await kubectl('apply', '--validate=false', '-f', 'crds/');

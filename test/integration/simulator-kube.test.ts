@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { renderCluster } from '../../src/bootstrap/cluster.ts';
@@ -26,6 +25,7 @@ import { NodeSimulator } from '../helpers/simulator.ts';
 import { kubeBinariesPresent } from '../env/cluster.ts';
 import { adaptFlags, binaryInfo, kubeBinary } from '../helpers/kube-node.ts';
 import { execStart } from '../helpers/etcd.ts';
+import { httpsGet, type Answer } from '../helpers/https-get.ts';
 
 const ZONE = 'example.com';
 const ENDPOINT = 'api.demo.example.com';
@@ -68,24 +68,8 @@ let doApi: DigitalOceanCompute;
 const droplets = new Map<string, Droplet>();
 let started = 0;
 
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One HTTPS GET to an address, verifying the certificate for `name` against the CA. */
-function get(address: string, port: number, urlPath: string, name: string, tls: { ca: string; cert?: string; key?: string }): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: address, port, path: urlPath, servername: name, ...tls, agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
+const get = (address: string, port: number, urlPath: string, name: string, tls: { ca: string; cert?: string; key?: string }) =>
+  httpsGet({ host: address, port, path: urlPath, servername: name }, tls);
 
 function httpGet(address: string, port: number, urlPath: string): Promise<Answer> {
   return new Promise((resolve, reject) => {

@@ -5,12 +5,10 @@
 // timestamped lines, and serves fault switches on a small HTTP endpoint. `npm run sandbox` (main.ts) and
 // the end-to-end test (test/integration/sandbox.test.ts) both drive it.
 import { createServer, type Server } from 'node:http';
-import { execFile } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
-import { promisify } from 'node:util';
 import { parseAllDocuments, parse, stringify } from 'yaml';
 import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
 import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
@@ -21,11 +19,10 @@ import { ClientNodeKube, loadKubeConfig } from '../../src/kube/adapter.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import { EtcdClusters, ControlPlanes, WorkerPools, Secrets } from '../../src/kube/resources.ts';
 import type { KObject } from '../../src/kube/port.ts';
-import { kubectlPath } from '../env/cluster.ts';
+import { kubectlPath, runKubectl } from '../env/cluster.ts';
 import { NodeSimulator } from '../helpers/simulator.ts';
 import { samplesDir } from '../helpers/samples.ts';
 
-const run = promisify(execFile);
 
 /** Obvious fakes: the only tokens the fake clouds accept. */
 export const SANDBOX_TOKENS = { digitalocean: 'sandbox-digitalocean-token', cloudflare: 'sandbox-cloudflare-token' } as const;
@@ -167,16 +164,10 @@ export class Sandbox {
   }
 
   /** Runs kubectl against the management API server; rejects with its stderr. */
-  async kubectlRun(args: string[], input?: string): Promise<string> {
-    const child = run(this.kubectl, ['--kubeconfig', this.kubeconfig, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
-    if (input !== undefined) child.child.stdin!.end(input);
-    try {
-      return (await child).stdout;
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new Error(`kubectl ${args.join(' ')}: ${err.stderr || err.message}`);
-    }
+  kubectlRun(args: string[], input?: string): Promise<string> {
+    return runKubectl(this.kubectl, this.kubeconfig, args, input);
   }
+
 
   /**
    * Every document of config/samples, applied with kubectl; the credentials Secret's placeholder tokens are
