@@ -53,7 +53,8 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext): { pki:
         token: etcd.metadata.uid ?? etcd.metadata.name,
         state: 'new',
         version: etcd.spec.version,
-        certs: { ca: pki.etcdCA.cert, server: pki.etcd[`etcd-server-${m.name}`]!, peer: pki.etcd[`etcd-peer-${m.name}`]! },
+        // A new cluster: peers trust the peer CA alone (no member predates it).
+        certs: { ca: pki.etcdCA.cert, peerCA: pki.etcdPeerCA.cert, server: pki.etcd[`etcd-server-${m.name}`]!, peer: pki.etcdPeer[`etcd-peer-${m.name}`]! },
       }),
     );
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { X509Certificate } from 'node:crypto';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
 import { renderCluster } from './cluster.ts';
 import type { CertBundle } from '../pki/certs.ts';
@@ -18,7 +19,7 @@ const node = { name: 'demo-cp-aaaaa', address: 'demo-cp-aaaaa.example.com' };
 
 const fixed: Record<string, () => RenderedNode> = {
   etcd: () =>
-    renderEtcdMember({ member: etcdMembers[0]!, cluster: etcdMembers, token: 'uid-1234', state: 'new', version: '3.5.21', certs: { ca: pem('CERTIFICATE etcd-ca'), server: bundle('server'), peer: bundle('peer') } }),
+    renderEtcdMember({ member: etcdMembers[0]!, cluster: etcdMembers, token: 'uid-1234', state: 'new', version: '3.5.21', certs: { ca: pem('CERTIFICATE etcd-ca'), peerCA: pem('CERTIFICATE etcd-peer-ca'), server: bundle('server'), peer: bundle('peer') } }),
   'control-plane': () =>
     renderControlPlane({
       node,
@@ -84,8 +85,39 @@ test('only control-plane nodes get a CA key (the Kubernetes one); workers and et
   const { nodes, pki } = renderCluster(sampleCluster(), realRenderContext());
   const holds = (text: string, keyPem: string) => text.includes(keyPem.split('\n')[1]!);
   for (const n of nodes) {
-    const got = [holds(n.userData, pki.kubernetesCA.key), holds(n.userData, pki.etcdCA.key), holds(n.userData, pki.frontProxyCA.key)];
-    assert.deepEqual(got, [n.role === 'control-plane', false, false], `${n.name} (${n.role}): kubernetes, etcd, front-proxy CA keys`);
+    const got = [holds(n.userData, pki.kubernetesCA.key), holds(n.userData, pki.etcdCA.key), holds(n.userData, pki.etcdPeerCA.key), holds(n.userData, pki.frontProxyCA.key)];
+    assert.deepEqual(got, [n.role === 'control-plane', false, false, false], `${n.name} (${n.role}): kubernetes, etcd, etcd peer, front-proxy CA keys`);
+  }
+});
+
+test('etcd: the client port and the peer port trust different CA files; peers get nothing of the client CA', () => {
+  const flags = (n: RenderedNode) => {
+    const unit = n.files.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
+    return Object.fromEntries([...unit.matchAll(/--([\w-]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  };
+  const file = (n: RenderedNode, p: string) => n.files.find((f) => f.path === p)?.content;
+  const f = flags(fixed.etcd!());
+  assert.equal(f['trusted-ca-file'], '/etc/etcd/ca.crt');
+  assert.equal(f['peer-trusted-ca-file'], '/etc/etcd/peer-ca.crt');
+  assert.equal(file(fixed.etcd!(), '/etc/etcd/peer-ca.crt'), pem('CERTIFICATE etcd-peer-ca'));
+  assert.equal(file(fixed.etcd!(), '/etc/etcd/ca.crt'), pem('CERTIFICATE etcd-ca'));
+
+  // A real cluster: each member's peer port trusts the peer CA only, which signed its peer certificate and
+  // not the API server's etcd client certificate.
+  const { nodes, pki } = renderCluster(sampleCluster(), realRenderContext());
+  const apiserverClient = new X509Certificate(pki.etcd['etcd-client-apiserver']!.cert);
+  const members = nodes.filter((n) => n.role === 'etcd');
+  assert.equal(members.length, 3);
+  for (const n of members) {
+    const peerTrust = new X509Certificate(file(n, flags(n)['peer-trusted-ca-file']!)!);
+    const clientTrust = new X509Certificate(file(n, flags(n)['trusted-ca-file']!)!);
+    assert.equal(peerTrust.fingerprint256, new X509Certificate(pki.etcdPeerCA.cert).fingerprint256, n.name);
+    assert.equal(clientTrust.fingerprint256, new X509Certificate(pki.etcdCA.cert).fingerprint256, n.name);
+    const peer = new X509Certificate(file(n, flags(n)['peer-cert-file']!)!);
+    assert.ok(peer.checkIssued(peerTrust) && peer.verify(peerTrust.publicKey), `${n.name}: peer certificate from the peer CA`);
+    assert.ok(!apiserverClient.checkIssued(peerTrust) && !apiserverClient.verify(peerTrust.publicKey), `${n.name}: the API server's client certificate is not trusted on 2380`);
+    const server = new X509Certificate(file(n, flags(n)['cert-file']!)!);
+    assert.ok(server.checkIssued(clientTrust) && server.verify(clientTrust.publicKey), `${n.name}: server certificate from the etcd CA`);
   }
 });
 

@@ -42,13 +42,31 @@ export interface EtcdMemberBootstrap {
   /** new for the founding members; existing for a member added to a running cluster (after `member add`). */
   state: 'new' | 'existing';
   version: string;
-  certs: { ca: string; server: CertBundle; peer: CertBundle };
+  certs: {
+    /** The etcd CA: --trusted-ca-file of the client port (API server, operator, this member's own gateway). */
+    ca: string;
+    /**
+     * --peer-trusted-ca-file: the etcd peer CA, which signs peer certificates only; during the transition
+     * of a cluster made before it, the etcd CA too (see src/pki/etcd.ts).
+     */
+    peerCA: string;
+    /** Signed by the etcd CA. */
+    server: CertBundle;
+    /** Signed by the peer CA (cert may carry intermediates after the leaf). */
+    peer: CertBundle;
+  };
 }
 
 export const ETCD_DIR = '/etc/etcd';
 export const ETCD_DATA_DIR = '/var/lib/etcd';
 
-/** The etcd flags, also used by the test that runs a real etcd cluster from them. */
+/**
+ * The etcd flags, also used by the test that runs a real etcd cluster from them. Clients and peers are
+ * verified against different CA files: --trusted-ca-file for the client port, --peer-trusted-ca-file for
+ * the peer port (etcd op-guide/security.md, "Basic setup": "The peer options work the same way as the
+ * client-to-server options"; flags listed in server/etcdmain/help.go, etcd v3.5.21). A client certificate
+ * signed by the etcd CA is therefore refused on 2380.
+ */
 export function etcdArgs(b: EtcdMemberBootstrap): string[] {
   const url = (m: MachineIdentity, port: number) => `https://${m.address}:${port}`;
   return [
@@ -68,7 +86,7 @@ export function etcdArgs(b: EtcdMemberBootstrap): string[] {
     `--cert-file=${ETCD_DIR}/server.crt`,
     `--key-file=${ETCD_DIR}/server.key`,
     '--peer-client-cert-auth',
-    `--peer-trusted-ca-file=${ETCD_DIR}/ca.crt`,
+    `--peer-trusted-ca-file=${ETCD_DIR}/peer-ca.crt`,
     `--peer-cert-file=${ETCD_DIR}/peer.crt`,
     `--peer-key-file=${ETCD_DIR}/peer.key`,
   ];
@@ -77,6 +95,7 @@ export function etcdArgs(b: EtcdMemberBootstrap): string[] {
 export function renderEtcdMember(b: EtcdMemberBootstrap): RenderedNode {
   const files = [
     publicFile(`${ETCD_DIR}/ca.crt`, b.certs.ca),
+    publicFile(`${ETCD_DIR}/peer-ca.crt`, b.certs.peerCA),
     publicFile(`${ETCD_DIR}/server.crt`, b.certs.server.cert),
     secretFile(`${ETCD_DIR}/server.key`, b.certs.server.key),
     publicFile(`${ETCD_DIR}/peer.crt`, b.certs.peer.cert),

@@ -26,7 +26,8 @@ export class CloudError extends Error {
     return this.status === 429;
   }
   get unauthorized(): boolean {
-    return this.status === 401 || this.status === 403;
+    // Cloudflare answers a bad token with HTTP 400 code 6003 "Invalid request headers" (jeessy2/ddns-go#240).
+    return this.status === 401 || this.status === 403 || (this.provider === 'cloudflare' && this.code === 6003);
   }
   /** Worth retrying later without changing anything: no response, 5xx, or rate limited. */
   get transient(): boolean {

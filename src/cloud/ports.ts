@@ -78,7 +78,8 @@ export interface LoadBalancerSpec {
   tag: string;
   vpcUUID?: string;
   forwarding: { entryPort: number; targetPort: number; protocol: 'tcp' }[];
-  healthCheck: { protocol: 'tcp'; port: number };
+  /** `path` is used by http and https checks (the contract's health_check schema). */
+  healthCheck: { protocol: 'tcp' | 'http' | 'https'; port: number; path?: string };
 }
 
 export interface LoadBalancer extends LoadBalancerSpec {
@@ -113,6 +114,7 @@ export interface Compute {
   deleteDroplet(id: number): Promise<Result<void>>;
   deleteDropletsByTag(tag: string): Promise<Result<void>>;
   getAction(id: number): Promise<Result<Action | undefined>>;
+  /** Makes the tag exist (firewalls and load balancers may only name existing tags). */
   ensureTag(name: string): Promise<Result<void>>;
   /** Adds or removes a tag on droplets (load-balancer membership follows a tag). Missing droplets are skipped. */
   tagDroplets(tag: string, dropletIds: number[], on: boolean): Promise<Result<void>>;
@@ -124,6 +126,8 @@ export interface Compute {
 
   listLoadBalancers(): Promise<Result<LoadBalancer[]>>;
   createLoadBalancer(spec: LoadBalancerSpec): Promise<Result<LoadBalancer>>;
+  /** Replaces the whole load balancer (PUT): every setting is sent. */
+  updateLoadBalancer(id: string, spec: LoadBalancerSpec): Promise<Result<LoadBalancer>>;
   getLoadBalancer(id: string): Promise<Result<LoadBalancer | undefined>>;
   deleteLoadBalancer(id: string): Promise<Result<void>>;
 
@@ -147,8 +151,12 @@ export interface DnsRecordSpec {
   type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
   content: string;
   ttl: number;
-  /** Ownership marks, "name:value" (e.g. "owner:<uid>"). */
-  tags?: string[];
+  /**
+   * UID of the object the record belongs to. The adapter marks the record with it (Cloudflare: in the
+   * comment, which every plan has; record tags are refused on Free zones) and adopts only records so marked.
+   */
+  owner?: string;
+  /** A note for people, kept beside the owner mark (cut to fit the provider's limit). */
   comment?: string;
 }
 
@@ -160,9 +168,15 @@ export interface DnsRecord extends DnsRecordSpec {
 export interface RecordFilter {
   name?: string;
   type?: DnsRecordSpec['type'];
-  /** Exact tag, e.g. "owner:abc". */
-  tag?: string;
+  /** Only records marked with this owner UID. */
+  owner?: string;
 }
+
+/**
+ * CloudError code of a create that met a record of the same name it does not own: nothing is changed,
+ * someone has to delete or rename that record.
+ */
+export const RECORD_NOT_OWNED = 'record_not_owned';
 
 export interface Dns {
   verifyToken(): Promise<Result<boolean>>;
@@ -171,7 +185,9 @@ export interface Dns {
   listRecords(zoneId: string, filter: RecordFilter): Promise<Result<DnsRecord[]>>;
   /**
    * Creates a record, never proxied (proxying breaks mTLS). If Cloudflare says it exists (81057/81058),
-   * the existing record is adopted and brought to the wanted state.
+   * the existing record is adopted and brought to the wanted state only if it carries `spec.owner`'s mark
+   * (our own earlier create whose answer was lost); a record someone else owns, or nobody marked, is never
+   * touched: the call fails with a CloudError whose code is RECORD_NOT_OWNED.
    */
   createRecord(zoneId: string, spec: DnsRecordSpec): Promise<Result<DnsRecord>>;
   updateRecord(zoneId: string, id: string, spec: DnsRecordSpec): Promise<Result<DnsRecord>>;

@@ -10,6 +10,7 @@ import { CloudflareDns } from '../cloud/cloudflare/dns.ts';
 import { DropletCache } from '../cloud/digitalocean/droplet-cache.ts';
 import { FLEET_TAG } from '../cloud/tags.ts';
 import type { Metrics } from '../runtime/metrics.ts';
+import { TokenGate } from '../cloud/token-gate.ts';
 
 export interface Clouds {
   compute: Compute;
@@ -30,6 +31,7 @@ export class CloudFactory {
   private readonly byToken = new Map<string, Clouds>();
   /** The clients each credentials Secret last gave, so cleanup can finish after the Secret went first. */
   private readonly lastBySecret = new Map<string, Clouds>();
+  private readonly gates = new Map<string, TokenGate>();
 
   constructor(
     private readonly kube: KubeClient,
@@ -62,13 +64,21 @@ export class CloudFactory {
     return clouds;
   }
 
+  /** One gate per token, whichever pair of tokens it is used in: a rate limit is the token's, not the Secret's. */
+  private gate(provider: string, token: string): TokenGate {
+    const key = createHash('sha256').update(`${provider}\0${token}`).digest('hex');
+    let g = this.gates.get(key);
+    if (!g) this.gates.set(key, (g = new TokenGate()));
+    return g;
+  }
+
   forTokens(doToken: string, cfToken: string): Clouds {
     // Keyed by a hash: tokens themselves are never kept as map keys (heap dumps, debug output).
     const key = createHash('sha256').update(`${doToken}\0${cfToken}`).digest('hex');
     let c = this.byToken.get(key);
     if (!c) {
       const observe = (provider: string) => (operation: string, status: number, rl: { remaining?: number }) => this.metrics?.observeCloudCall(provider, operation, status, rl.remaining);
-      const compute = new DigitalOceanCompute({ token: doToken, baseUrl: this.endpoints.digitalOceanUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('digitalocean') });
+      const compute = new DigitalOceanCompute({ token: doToken, baseUrl: this.endpoints.digitalOceanUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('digitalocean'), gate: this.gate('digitalocean', doToken) });
       const dns = new CloudflareDns({ token: cfToken, baseUrl: this.endpoints.cloudflareUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('cloudflare') });
       c = { compute, dns, droplets: new DropletCache(compute, { fleetTag: FLEET_TAG, ttlMs: this.endpoints.fleetCacheTtlMs }) };
       this.byToken.set(key, c);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { createCA, ensureCA, issueLeaf, reissueReason, reconcileLeaves, earliestExpiry, certificateNames, toSecretData, fromSecretData, type PkiContext, type LeafSpec } from './certs.ts';
 import { generateKey } from './x509.ts';
-import { etcdLeafSpecs, controlPlaneLeafSpecs, workerLeafSpecs, apiServerNames } from './profiles.ts';
+import { etcdLeafSpecs, etcdPeerLeafSpecs, controlPlaneLeafSpecs, workerLeafSpecs, apiServerNames } from './profiles.ts';
 
 const at = (iso: string): PkiContext => ({ now: new Date(iso), randomHex: (n) => randomBytes(n).toString('hex'), newKey: generateKey });
 const ctx = at('2026-01-01T00:00:00Z');
@@ -48,9 +48,14 @@ test('leaves carry the subjects, names and usages of their profile, and chain to
 });
 
 test('etcd and worker profiles: member names and loopback; workers get only kubelet certificates', () => {
-  const etcd = etcdLeafSpecs([{ name: 'demo-etcd-a1b2c', address: 'demo-etcd-a1b2c.example.com' }]);
-  assert.deepEqual(Object.keys(etcd).sort(), ['etcd-client-apiserver', 'etcd-client-operator', 'etcd-peer-demo-etcd-a1b2c', 'etcd-server-demo-etcd-a1b2c']);
+  const member = { name: 'demo-etcd-a1b2c', address: 'demo-etcd-a1b2c.example.com' };
+  const etcd = etcdLeafSpecs([member]);
+  // Peer certificates come from the peer CA (etcdPeerLeafSpecs), never from the etcd CA with the clients.
+  assert.deepEqual(Object.keys(etcd).sort(), ['etcd-client-apiserver', 'etcd-client-operator', 'etcd-server-demo-etcd-a1b2c']);
   assert.deepEqual(etcd['etcd-server-demo-etcd-a1b2c']!.names, ['demo-etcd-a1b2c.example.com', 'localhost', '127.0.0.1']);
+  const peer = etcdPeerLeafSpecs([member]);
+  assert.deepEqual(Object.keys(peer), ['etcd-peer-demo-etcd-a1b2c']);
+  assert.deepEqual(peer['etcd-peer-demo-etcd-a1b2c'], { commonName: 'demo-etcd-a1b2c', names: ['demo-etcd-a1b2c.example.com', 'localhost', '127.0.0.1'], usages: ['server', 'client'] });
   assert.deepEqual(Object.keys(workerLeafSpecs([{ name: 'w1', address: 'w1.example.com' }])), ['kubelet-w1']);
 });
 

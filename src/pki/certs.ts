@@ -81,6 +81,36 @@ export function issueLeaf(ca: CertBundle, spec: LeafSpec, ctx: PkiContext, valid
   return { cert, key: key.privateKeyPem, ca: ca.cert };
 }
 
+/** Whether the first certificate of certPem was signed by caPem (issuer name and signature). */
+export function issuedBy(certPem: string, caPem: string): boolean {
+  const x = new X509Certificate(certPem);
+  const ca = new X509Certificate(caPem);
+  return x.checkIssued(ca) && x.verify(ca.publicKey);
+}
+
+/**
+ * A CA certificate with ca's subject and public key, signed by `by` (cross-signed): a leaf of ca presented
+ * together with it also chains to `by`, for verifiers that trust only `by`. TLS peers verify a chain with
+ * the intermediates the other side sends (Go's crypto/tls, which etcd uses, adds every certificate after
+ * the leaf to the verify options' Intermediates: processCertsFromClient in handshake_server.go, and
+ * verifyServerCertificate in handshake_client.go), so the leaf's PEM file carries it after the leaf.
+ * test/integration/etcd-peer-ca.test.ts shows real etcd members accepting such a chain.
+ */
+export function crossSign(ca: CertBundle, by: CertBundle, ctx: PkiContext, validityDays = CA_VALIDITY_DAYS): string {
+  const original = new X509Certificate(ca.cert);
+  const commonName = /^CN=(.*)$/.exec(original.subject)?.[1];
+  if (!commonName) throw new Error(`crossSign: ${original.subject} is not a CN-only subject`);
+  const publicKeyPem = createPublicKey(ca.key).export({ type: 'spki', format: 'pem' }).toString();
+  const cert = issueCertificate(
+    { commonName, isCA: true, notBefore: backdate(ctx.now), notAfter: new Date(ctx.now.getTime() + validityDays * DAY), serialHex: serial(ctx) },
+    publicKeyPem,
+    { certPem: by.cert, keyPem: by.key },
+  );
+  // The chain links by name: the cross certificate's subject must be the original's.
+  if (new X509Certificate(cert).subject !== original.subject) throw new Error('crossSign: subject changed');
+  return cert;
+}
+
 /** The names in a certificate's subjectAltName, normalised for comparison. */
 export function certificateNames(certPem: string): string[] {
   const san = new X509Certificate(certPem).subjectAltName ?? '';

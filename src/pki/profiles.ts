@@ -10,17 +10,29 @@ export interface MachineIdentity {
 
 const LOOPBACK = ['localhost', '127.0.0.1'];
 
-/** Signed by the etcd CA. Server and peer certificates also authenticate as clients (etcd's gateway does). */
+/**
+ * Signed by the etcd CA, the CA of etcd's client port (--trusted-ca-file). Server certificates also
+ * authenticate as clients: etcd's gRPC gateway dials the member's own client port with them
+ * (grpcGatewayDial in server/embed/etcd.go, etcd v3.5.21, which clones the client TLS config).
+ * Peer certificates are not here: see etcdPeerLeafSpecs.
+ */
 export function etcdLeafSpecs(members: MachineIdentity[]): Record<string, LeafSpec> {
   const specs: Record<string, LeafSpec> = {
     'etcd-client-apiserver': { commonName: 'kube-apiserver-etcd-client', usages: ['client'] },
     'etcd-client-operator': { commonName: 'hardway-operator', usages: ['client'] },
   };
-  for (const m of members) {
-    specs[`etcd-server-${m.name}`] = { commonName: m.name, names: [m.address, ...LOOPBACK], usages: ['server', 'client'] };
-    specs[`etcd-peer-${m.name}`] = { commonName: m.name, names: [m.address, ...LOOPBACK], usages: ['server', 'client'] };
-  }
+  for (const m of members) specs[`etcd-server-${m.name}`] = { commonName: m.name, names: [m.address, ...LOOPBACK], usages: ['server', 'client'] };
   return specs;
+}
+
+/**
+ * Signed by the etcd peer CA, which signs nothing else, so that no client certificate (the API server's,
+ * the operator's) is accepted on the peer port 2380, which serves raft and the whole v3 gRPC API
+ * (servePeers in server/embed/etcd.go, etcd v3.5.21). Server and client usage: a member serves 2380 with
+ * its peer certificate and dials the other members' 2380 with the same one.
+ */
+export function etcdPeerLeafSpecs(members: MachineIdentity[]): Record<string, LeafSpec> {
+  return Object.fromEntries(members.map((m) => [`etcd-peer-${m.name}`, { commonName: m.name, names: [m.address, ...LOOPBACK], usages: ['server', 'client'] } satisfies LeafSpec]));
 }
 
 export interface ControlPlaneIdentity {

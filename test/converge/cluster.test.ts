@@ -113,6 +113,27 @@ test('every cloud write answered by a lost connection, operator restarts, 429 an
   }
 });
 
+test('a name held by a record the operator does not own is reported (DNSRecordRefused), left alone, and used once freed', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    // Someone's CNAME on the endpoint name (a Free zone: the fakes' default plan).
+    const zone = [...h.dns.zones.keys()][0]!;
+    const cf = (method: string, path: string, body?: unknown) =>
+      fetch(`${h.dns.url}/zones/${zone}/dns_records${path}`, { method, headers: { authorization: 'Bearer cf-harness', 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }).then((r) => r.json() as Promise<{ result: { id: string } }>);
+    const foreign = (await cf('POST', '', { type: 'CNAME', name: h.host, content: 'elsewhere.example.net', ttl: 60 })).result;
+    await h.kube.create(ControlPlanes, h.controlPlane(1));
+    const refused = await h.until('refused', () => (cond(h.get('ControlPlane', 'demo'), 'DNSReady')?.reason === 'DNSRecordRefused' ? h.get('ControlPlane', 'demo') : undefined), 60_000);
+    assert.equal(cond(refused, 'Ready')!.reason, 'DNSRecordRefused');
+    assert.match(cond(refused, 'DNSReady')!.message!, /records\.create/);
+    assert.equal(h.dns.records.get(foreign.id)?.content, 'elsewhere.example.net', 'the foreign record is untouched');
+    await cf('DELETE', `/${foreign.id}`);
+    await h.until('Ready once the name is free', h.ready('ControlPlane', 'demo'), 90_000);
+    assert.deepEqual(h.dns.violations, []);
+  } finally {
+    await h.stop();
+  }
+});
+
 test('control plane: a version change surges one node, waits for it, takes an old one out of DNS, then deletes it; scale 3 → 1', { timeout: 120_000 }, async () => {
   const h = await kubeHarness();
   try {
@@ -261,19 +282,30 @@ for (const order of ['all at once', 'control plane first', 'pool first'] as cons
 test('LoadBalancer mode: a load balancer on the control-plane tag, the endpoint at its IP, removed nodes untagged first', { timeout: 120_000 }, async () => {
   const h = await kubeHarness();
   try {
+    // Another installation on the same account has a load balancer of the same name: it is not ours.
+    const foreign = { id: '0b6f3c1e-8d1a-4e6b-9c2f-5a7d8e9f0a1b', name: 'hardway-ns-demo-api', region: 'fra1', tag: 'someone-else', ip: '127.20.255.254', forwarding_rules: [{ entry_protocol: 'tcp', entry_port: 6443, target_protocol: 'tcp', target_port: 6443 }], droplet_ids: [], createdAt: 0 };
+    h.compute.loadBalancers.set(foreign.id, foreign);
     const cp = h.controlPlane(2);
     cp.spec.endpoint = { host: h.host, mode: 'LoadBalancer' };
     await h.kube.create(ControlPlanes, cp);
     await h.until('Ready', h.ready('ControlPlane', 'demo'));
-    const [lb] = [...h.compute.loadBalancers.values()];
+    const [lb] = [...h.compute.loadBalancers.values()].filter((l) => l.id !== foreign.id);
     assert.ok(lb);
+    assert.equal(lb.name, foreign.name, 'the same name');
     assert.deepEqual([...h.dns.records.values()].filter((r) => r.name === h.host).map((r) => r.content), [lb.ip]);
     assert.equal(h.droplets('demo-cp-').filter((d) => h.compute.droplets.get(d.id)!.tags.includes(lb.tag as string)).length, 2);
+    // A node takes traffic only once its API server is ready: DigitalOcean checks /readyz over HTTPS.
+    assert.deepEqual(lb.health_check, { protocol: 'https', port: 6443, path: '/readyz' });
+    // Settings changed behind the operator's back are brought back (PUT, same load balancer).
+    h.compute.loadBalancers.set(lb.id, { ...lb, health_check: { protocol: 'tcp', port: 6443 } });
+    await h.until('health check restored', () => (h.compute.loadBalancers.get(lb.id)?.health_check as { protocol?: string } | undefined)?.protocol === 'https');
+    assert.equal(h.compute.loadBalancers.size, 2);
     await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { replicas: 1 } });
     await h.until('one left', () => h.droplets('demo-cp-').length === 1 && h.ready('ControlPlane', 'demo')());
     await h.kube.delete(ControlPlanes, { namespace: 'ns', name: 'demo' });
     await h.until('gone', () => !h.get('ControlPlane', 'demo'));
-    assert.equal(h.compute.loadBalancers.size, 0);
+    assert.deepEqual([...h.compute.loadBalancers.keys()], [foreign.id], 'only its own load balancer deleted; the namesake untouched');
+    assert.deepEqual(h.compute.loadBalancers.get(foreign.id), foreign);
     assert.deepEqual(h.compute.violations, []);
   } finally {
     await h.stop();

@@ -9,7 +9,7 @@ import { FakeEtcd, type EtcdMachines } from '../helpers/fake-etcd.ts';
 
 const TOKEN = 'uid-1234';
 const ZONE = 'example.com';
-const certs = { ca: 'CA', server: { cert: 'C', key: 'K', ca: 'CA' }, peer: { cert: 'C', key: 'K', ca: 'CA' } };
+const certs = { ca: 'CA', peerCA: 'PEER-CA', server: { cert: 'C', key: 'K', ca: 'CA' }, peer: { cert: 'C', key: 'K', ca: 'PEER-CA' } };
 
 /** Droplets as the fake DigitalOcean lists its active ones; `active` flips them on. */
 class Machines implements EtcdMachines {

@@ -11,7 +11,8 @@ import { digitalOceanContract, cloudflareContract } from './contracts.ts';
 
 export async function harnessBase(o: { provisionDelayMs: number }) {
   const kube = new FakeKube();
-  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_harness'], provisionDelayMs: o.provisionDelayMs, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
+  // Lists lag creates and deletes take a moment, as on DigitalOcean (see the fake's listLagMs).
+  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_harness'], provisionDelayMs: o.provisionDelayMs, contract: digitalOceanContract(), minuteLimit: 100_000, listLagMs: 1_000, deleteDelayMs: 500 }).start();
   const dns = await new FakeCloudflare({ tokens: ['cf-harness'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
   const lines: Record<string, any>[] = [];
   // Anything a test may wait for: object changes, log lines, cloud state (checked on those events).

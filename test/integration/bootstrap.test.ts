@@ -11,7 +11,7 @@ import path from 'node:path';
 import { renderCluster } from '../../src/bootstrap/cluster.ts';
 import { renderEtcdMember, type RenderedNode } from '../../src/bootstrap/roles.ts';
 import { ensureCA, reconcileLeaves } from '../../src/pki/certs.ts';
-import { etcdLeafSpecs, type MachineIdentity } from '../../src/pki/profiles.ts';
+import { etcdLeafSpecs, etcdPeerLeafSpecs, type MachineIdentity } from '../../src/pki/profiles.ts';
 import { sampleCluster, realRenderContext } from '../helpers/cluster.ts';
 import { startMember, type RunningMember } from '../helpers/etcd.ts';
 
@@ -79,6 +79,7 @@ test('openssl verifies every leaf against its CA and shows the expected names an
   const groups = [
     { ca: pki.kubernetesCA.cert, leaves: pki.kubernetes },
     { ca: pki.etcdCA.cert, leaves: pki.etcd },
+    { ca: pki.etcdPeerCA.cert, leaves: pki.etcdPeer },
     { ca: pki.frontProxyCA.cert, leaves: pki.frontProxy },
   ];
   let checked = 0;
@@ -130,11 +131,12 @@ test('a real 3-member etcd cluster runs from the rendered unit and the issued ce
   // Addresses are IPs here (no DNS in a test); on droplets they are the members' DNS names.
   const cluster: MachineIdentity[] = ips.map((ip, i) => ({ name: `test-etcd-${i}`, address: ip }));
   const ca = ensureCA(undefined, 'etcd-ca', ctx).bundle;
-  const leaves = reconcileLeaves({}, etcdLeafSpecs(cluster), ca, ctx).bundles;
+  const peerCA = ensureCA(undefined, 'etcd-peer-ca', ctx).bundle;
+  const leaves = { ...reconcileLeaves({}, etcdLeafSpecs(cluster), ca, ctx).bundles, ...reconcileLeaves({}, etcdPeerLeafSpecs(cluster), peerCA, ctx).bundles };
   const members: RunningMember[] = [];
   try {
     for (const [i, m] of cluster.entries()) {
-      const rendered = renderEtcdMember({ member: m, cluster, token: 'test-cluster', state: 'new', version: '3.4.23', certs: { ca: ca.cert, server: leaves[`etcd-server-${m.name}`]!, peer: leaves[`etcd-peer-${m.name}`]! } });
+      const rendered = renderEtcdMember({ member: m, cluster, token: 'test-cluster', state: 'new', version: '3.4.23', certs: { ca: ca.cert, peerCA: peerCA.cert, server: leaves[`etcd-server-${m.name}`]!, peer: leaves[`etcd-peer-${m.name}`]! } });
       // Every file the node would receive goes under its root; etcd runs with the rendered unit's flags.
       members.push(startMember(rendered, m.address, path.join(work, `etcd-${i}`)));
     }

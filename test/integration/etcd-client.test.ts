@@ -7,7 +7,7 @@ import path from 'node:path';
 import { EtcdClient, EtcdError, type EtcdEndpoint } from '../../src/health/etcd.ts';
 import { renderEtcdMember } from '../../src/bootstrap/roles.ts';
 import { ensureCA, reconcileLeaves, issueLeaf } from '../../src/pki/certs.ts';
-import { etcdLeafSpecs, type MachineIdentity } from '../../src/pki/profiles.ts';
+import { etcdLeafSpecs, etcdPeerLeafSpecs, type MachineIdentity } from '../../src/pki/profiles.ts';
 import { realRenderContext } from '../helpers/cluster.ts';
 import { startMember, type RunningMember } from '../helpers/etcd.ts';
 
@@ -37,10 +37,11 @@ async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms =
 test('health, status, alarms and membership (learner add, promote, remove) on a real etcd', { timeout: 120_000 }, async () => {
   const ctx = realRenderContext();
   const ca = ensureCA(undefined, 'etcd-ca', ctx).bundle;
+  const peerCA = ensureCA(undefined, 'etcd-peer-ca', ctx).bundle;
   const first: MachineIdentity = { name: 'm1', address: '127.0.0.5' };
   const second: MachineIdentity = { name: 'm2', address: '127.0.0.6' };
-  const leaves = reconcileLeaves({}, etcdLeafSpecs([first, second]), ca, ctx).bundles;
-  const certs = (m: MachineIdentity) => ({ ca: ca.cert, server: leaves[`etcd-server-${m.name}`]!, peer: leaves[`etcd-peer-${m.name}`]! });
+  const leaves = { ...reconcileLeaves({}, etcdLeafSpecs([first, second]), ca, ctx).bundles, ...reconcileLeaves({}, etcdPeerLeafSpecs([first, second]), peerCA, ctx).bundles };
+  const certs = (m: MachineIdentity) => ({ ca: ca.cert, peerCA: peerCA.cert, server: leaves[`etcd-server-${m.name}`]!, peer: leaves[`etcd-peer-${m.name}`]! });
   const operator = leaves['etcd-client-operator']!;
   const client = new EtcdClient({ ca: ca.cert, cert: operator.cert, key: operator.key }, { timeoutMs: 2000 });
   const ep = (m: MachineIdentity): EtcdEndpoint => ({ ip: m.address, dnsName: m.address });
@@ -89,10 +90,11 @@ test('health, status, alarms and membership (learner add, promote, remove) on a 
 test('TLS: the server is verified against the name it was issued for; strangers are refused', { timeout: 60_000 }, async () => {
   const ctx = realRenderContext();
   const ca = ensureCA(undefined, 'etcd-ca', ctx).bundle;
+  const peerCA = ensureCA(undefined, 'etcd-peer-ca', ctx).bundle;
   const m: MachineIdentity = { name: 'tls', address: 'tls-member.example.com' };
-  const leaves = reconcileLeaves({}, etcdLeafSpecs([m]), ca, ctx).bundles;
+  const leaves = { ...reconcileLeaves({}, etcdLeafSpecs([m]), ca, ctx).bundles, ...reconcileLeaves({}, etcdPeerLeafSpecs([m]), peerCA, ctx).bundles };
   // The member listens on 127.0.0.7 but its certificate names tls-member.example.com (and 127.0.0.1/localhost).
-  const node = renderEtcdMember({ member: { ...m, address: '127.0.0.7' }, cluster: [{ ...m, address: '127.0.0.7' }], token: 't', state: 'new', version: '3.4.23', certs: { ca: ca.cert, server: leaves['etcd-server-tls']!, peer: leaves['etcd-peer-tls']! } });
+  const node = renderEtcdMember({ member: { ...m, address: '127.0.0.7' }, cluster: [{ ...m, address: '127.0.0.7' }], token: 't', state: 'new', version: '3.4.23', certs: { ca: ca.cert, peerCA: peerCA.cert, server: leaves['etcd-server-tls']!, peer: leaves['etcd-peer-tls']! } });
   running.push(startMember(node, '127.0.0.7', path.join(work, 'tls')));
   const op = leaves['etcd-client-operator']!;
   const client = new EtcdClient({ ca: ca.cert, cert: op.cert, key: op.key }, { timeoutMs: 2000 });

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdHarness, condition } from '../helpers/etcd-harness.ts';
 import { EtcdClusters, Secrets } from '../../src/kube/resources.ts';
+import { readSecret } from '../../src/controllers/secrets.ts';
+import { issuedBy } from '../../src/pki/certs.ts';
 
 test('from nothing to a Ready 3-member cluster: droplets, DNS, firewall, certificates, conditions', { timeout: 180_000 }, async () => {
   const h = await etcdHarness();
@@ -24,6 +26,22 @@ test('from nothing to a Ready 3-member cluster: droplets, DNS, firewall, certifi
     assert.equal(h.compute.firewalls.size, 1);
     const secrets = (await h.kube.list(Secrets, { namespace: 'ns', labelSelector: 'hardway.dev/etcdcluster=demo' })).items.map((s) => s.metadata.name);
     assert.ok(secrets.includes('demo-etcd-ca') && secrets.includes('demo-etcd-client-operator') && secrets.includes('demo-etcd-client-apiserver'));
+    // Peers have their own CA: each member's peer certificate is from it, and its peer port trusts it alone.
+    assert.ok(secrets.includes('demo-etcd-peer-ca'));
+    const read = async (name: string) => (await readSecret(h.kube, 'ns', name))!;
+    const peerCA = (await read('demo-etcd-peer-ca'))['tls.crt']!;
+    for (const m of members) {
+      const s = await read(m.name);
+      assert.equal(s['peer-ca.crt'], peerCA, m.name);
+      assert.ok(issuedBy(s['peer.crt']!, peerCA) && !issuedBy(s['peer.crt']!, s['ca.crt']!), `${m.name}: peer certificate from the peer CA only`);
+    }
+    // The firewall: peers (2380) from the members only; clients (2379) also from control-plane droplets.
+    const uid = ready!.metadata.uid!;
+    const [fw] = [...h.compute.firewalls.values()] as unknown as { inbound_rules: { ports: string; sources: { tags?: string[]; addresses?: string[] } }[] }[];
+    const from = (port: string) => fw!.inbound_rules.filter((r) => r.ports === port).flatMap((r) => [...(r.sources.tags ?? []), ...(r.sources.addresses ?? [])]).sort();
+    assert.deepEqual(from('2380'), [`hardway:owner:${uid}`]);
+    assert.ok(from('2379').includes(`hardway:etcd-client:${uid}`));
+    assert.ok(!fw!.inbound_rules.some((r) => r.ports.includes('-')), 'no port range spans both');
     assert.deepEqual(h.compute.violations, []);
     assert.deepEqual(h.dns.violations, []);
   } finally {
@@ -81,6 +99,17 @@ test('heal a dead node and a droplet deleted out of band, scale 3→1 step by st
     const healed = await h.until('demo', 'healed', (o) => condition(o, 'Ready')?.status === 'True' && !o!.status!.members!.some((m) => m.name === victim), 120_000);
     assert.equal(healed!.status!.members!.length, 3);
     assert.ok(![...h.compute.droplets.values()].some((d) => d.name === victim), 'the dead member’s droplet was deleted');
+
+    // A droplet that one listing leaves out (DigitalOcean's lists lag) is asked for by id and kept: no
+    // member is removed, no droplet or record is replaced, on the word of one listing.
+    const lagging = healed!.status!.members!.find((m) => !m.leader)!;
+    h.compute.hiddenFromLists.add(lagging.dropletID!);
+    const asked = () => h.compute.calls.filter((c) => c.method === 'GET' && c.path === `/v2/droplets/${lagging.dropletID}`).length;
+    await h.until('demo', 'asked by id twice', () => asked() >= 2, 30_000);
+    h.compute.hiddenFromLists.clear();
+    const kept = await h.until('demo', 'still Ready', (o) => condition(o, 'Ready')?.status === 'True', 30_000);
+    assert.deepEqual(kept!.status!.members!.map((m) => m.name).sort(), healed!.status!.members!.map((m) => m.name).sort(), 'the lagging member stayed');
+    assert.ok(h.compute.droplets.has(lagging.dropletID!));
 
     // A droplet deleted behind our back: its member is removed and replaced.
     const gone = healed!.status!.members!.find((m) => !m.leader)!;

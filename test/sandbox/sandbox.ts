@@ -124,7 +124,8 @@ export class Sandbox {
   }
 
   async start(): Promise<this> {
-    this.compute = await new FakeDigitalOcean({ tokens: [SANDBOX_TOKENS.digitalocean], provisionDelayMs: 1_000, minuteLimit: 100_000, hourlyLimit: 1_000_000 }).start();
+    // Lists lag creates and deletes take a moment, as on DigitalOcean (the fake's listLagMs).
+    this.compute = await new FakeDigitalOcean({ tokens: [SANDBOX_TOKENS.digitalocean], provisionDelayMs: 1_000, minuteLimit: 100_000, hourlyLimit: 1_000_000, listLagMs: 1_000, deleteDelayMs: 500 }).start();
     this.dns = await new FakeCloudflare({ tokens: [SANDBOX_TOKENS.cloudflare], zones: SANDBOX_ZONES, limitPer5Min: 1_000_000 }).start();
     this.sim = new NodeSimulator(this.compute, this.dns, path.join(this.dir, 'nodes'), { restartDelayMs: 1_000 }).start();
     this.sim.events.on('change', () => this.observe());

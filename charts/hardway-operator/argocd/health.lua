@@ -13,6 +13,7 @@ local DEGRADED_REASONS = {
   InvalidSpec = true,         -- the operator's validation rejected the spec; it waits for an edit
   CredentialsInvalid = true,  -- DigitalOcean or Cloudflare refused the token
   ProvisioningFailed = true,  -- DigitalOcean refused a droplet (size, image, region, droplet limit)
+  DNSRecordRefused = true,    -- Cloudflare refused a record (a name another owner holds, a plan limit)
 }
 
 local function conditionsByType(status)

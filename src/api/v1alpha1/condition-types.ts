@@ -100,6 +100,8 @@ export const Reason = {
   Provisioned: 'Provisioned',
   Provisioning: 'Provisioning',
   ProvisioningFailed: 'ProvisioningFailed',
+  /** Cloudflare refused a record for good (a name held by a record this object does not own, a plan limit). */
+  DNSRecordRefused: 'DNSRecordRefused',
   CredentialsNotFound: 'CredentialsNotFound',
   CredentialsInvalid: 'CredentialsInvalid',
   RateLimited: 'RateLimited',

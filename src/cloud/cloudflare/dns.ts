@@ -1,10 +1,13 @@
 // The Dns port over the official `cloudflare` SDK: no SDK retries (maxRetries 0: the controller requeues),
-// explicit base URL and timeout, zone ids cached, records never proxied (proxying breaks mTLS), and
-// "already exists" (81057/81058) answered by adopting the existing record.
+// explicit base URL and timeout, nothing taken from the environment, zone ids cached, records never
+// proxied (proxying breaks mTLS), ownership marked in the comment, and "already exists" (81057/81058)
+// answered by adopting the existing record only if it carries our owner mark.
 import Cloudflare from 'cloudflare';
 import { CloudError } from '../errors.ts';
+import { RECORD_NOT_OWNED } from '../ports.ts';
 import type { Dns, DnsRecord, DnsRecordSpec, RateLimitState, RecordFilter, Result, Zone } from '../ports.ts';
 import type { Json } from '../json.ts';
+import { parseRetryAfter } from '../retry-after.ts';
 
 export interface CloudflareDnsOptions {
   token: string;
@@ -17,19 +20,77 @@ export interface CloudflareDnsOptions {
 }
 
 
-/** Codes meaning "this record is there already": adopt it. */
+/** Codes meaning "this record is there already": adopt it if it is ours. */
 export const EXISTS_CODES = [81057, 81058];
 
+/**
+ * Ownership lives in the comment: record tags are not offered on Free zones (HTTP 400, 9300 "DNS record
+ * has 1 tags, exceeding the quota of 0."; cloudflare/terraform-provider-cloudflare#3217), comments are on
+ * every plan. The mark leads the comment so that `comment.startswith` finds an owner's records in one
+ * listing (filter in FACTS.md §3.3 and contracts/cloudflare/cloudflare-v4.operator.json).
+ */
+export const OWNER_MARK = 'hardway owner=';
+/**
+ * Longest comment every plan accepts: 100 characters on Free, 500 on paid plans (cloudflare-docs
+ * src/content/plans/index.json, dns.record_comments.character_limit); longer is refused with 9313
+ * (STRRL/cloudflare-tunnel-ingress-controller#168). A UID is 36, the mark 50: the note gets the rest.
+ */
+export const COMMENT_MAX = 100;
+
+/** `hardway owner=<uid> <note>`, the note cut to fit; comments may not hold \r or \n (FACTS.md §3.4). */
+export function ownerComment(owner: string | undefined, note: string | undefined): string | undefined {
+  const text = [owner && `${OWNER_MARK}${owner}`, note?.replace(/[\r\n]+/g, ' ')].filter(Boolean).join(' ');
+  const chars = [...text]; // the limit counts characters, not UTF-16 units
+  return chars.length <= COMMENT_MAX ? text || undefined : `${chars.slice(0, COMMENT_MAX - 1).join('')}…`;
+}
+
+/** The owner and note back out of a record; a record tagged `owner:<uid>` by earlier versions is its owner's too. */
+function ownership(r: Json): { owner?: string; comment?: string } {
+  if (typeof r.comment === 'string' && r.comment.startsWith(OWNER_MARK)) {
+    const [owner, ...note] = r.comment.slice(OWNER_MARK.length).split(' ');
+    return { owner, ...(note.length ? { comment: note.join(' ') } : {}) };
+  }
+  const legacy = (r.tags as string[] | undefined)?.find((t) => t.startsWith('owner:'))?.slice('owner:'.length);
+  return { ...(legacy ? { owner: legacy } : {}), ...(r.comment ? { comment: r.comment } : {}) };
+}
+
 function toRecord(r: Json): DnsRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    type: r.type,
-    content: r.content,
-    ttl: r.ttl,
-    proxied: !!r.proxied,
-    tags: r.tags ?? [],
-    ...(r.comment ? { comment: r.comment } : {}),
+  return { id: r.id, name: r.name, type: r.type, content: r.content, ttl: r.ttl, proxied: !!r.proxied, ...ownership(r) };
+}
+
+/** A create met a record of that name and type that this owner did not make: it is left alone. */
+export class RecordNotOwnedError extends CloudError {
+  constructor(
+    cause: CloudError,
+    readonly record: { name: string; type: string },
+    readonly owners: (string | undefined)[],
+  ) {
+    const whose = owners.some(Boolean) ? `marked for ${owners.filter(Boolean).join(', ')}` : 'not marked by hardway';
+    super(
+      'cloudflare',
+      cause.operation,
+      cause.status,
+      RECORD_NOT_OWNED,
+      `${record.name} ${record.type} already exists and is not owned by this object (${whose}); it is left unchanged: delete or rename it`,
+      cause.requestId,
+    );
+    this.name = 'RecordNotOwnedError';
+  }
+}
+
+/**
+ * The `cloudflare` SDK fills every option left undefined from the environment, and CLOUDFLARE_CUSTOM_HEADERS
+ * always (node_modules/cloudflare/client.js, BaseCloudflare constructor and buildHeaders): a global key in
+ * the operator's environment would ride along with every object's own token. Options are all given
+ * (null = none); the headers, which no option can stop, are filtered here: only the SDK's own and our token.
+ */
+const OWN_HEADERS = /^(?:accept|content-type|user-agent|api-version|x-stainless-[a-z-]+)$/;
+function ownHeadersOnly(token: string): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers();
+    for (const [k, v] of new Headers(init?.headers)) if (OWN_HEADERS.test(k)) headers.set(k, v);
+    headers.set('authorization', `Bearer ${token}`);
+    return fetch(input, { ...init, headers });
   };
 }
 
@@ -41,7 +102,17 @@ export class CloudflareDns implements Dns {
 
   constructor(private readonly o: CloudflareDnsOptions) {
     this.now = o.now ?? Date.now;
-    this.cf = new Cloudflare({ apiToken: o.token, baseURL: o.baseUrl ?? 'https://api.cloudflare.com/client/v4', maxRetries: 0, timeout: o.timeoutMs ?? 30_000 });
+    this.cf = new Cloudflare({
+      apiToken: o.token,
+      apiKey: null,
+      apiEmail: null,
+      userServiceKey: null,
+      baseURL: o.baseUrl ?? 'https://api.cloudflare.com/client/v4',
+      logLevel: 'warn', // not CLOUDFLARE_LOG: debug logging would print requests
+      fetch: ownHeadersOnly(o.token),
+      maxRetries: 0,
+      timeout: o.timeoutMs ?? 30_000,
+    });
   }
 
   /** `Ratelimit: "default";r=<remaining>;t=<seconds to reset>` */
@@ -69,16 +140,19 @@ export class CloudflareDns implements Dns {
     if (e instanceof Cloudflare.APIError) {
       const rateLimit = this.parseRateLimit(e.headers);
       this.o.observe?.(operation, e.status ?? 0, rateLimit);
-      const first = e.errors?.[0] as { code?: number; message?: string } | undefined;
-      const retryAfter = e.headers?.get('retry-after');
+      // Before 2024-10-01 validation errors came as 1004 "DNS Validation Error" with the cause in error_chain
+      // (cloudflare/terraform-provider-cloudflare#3217); since then the cause comes directly
+      // (cloudflare/cloudflare-docs#15317). Other errors may still carry a chain (6003 → 6111).
+      const first = e.errors?.[0] as { code?: number; message?: string; error_chain?: { message?: string }[] } | undefined;
+      const cause = first?.error_chain?.[0]?.message;
       return new CloudError(
         'cloudflare',
         operation,
         e.status ?? 0,
         first?.code,
-        first?.message ?? e.message,
+        (first?.message && cause ? `${first.message}: ${cause}` : first?.message) ?? e.message,
         e.headers?.get('cf-ray') ?? undefined,
-        retryAfter ? Number(retryAfter) : undefined,
+        parseRetryAfter(e.headers?.get('retry-after'), this.now()),
       );
     }
     return new CloudError('cloudflare', operation, 0, undefined, e instanceof Error ? e.message : String(e));
@@ -109,26 +183,21 @@ export class CloudflareDns implements Dns {
       const params: Json = { zone_id: zoneId, page, per_page: perPage };
       if (filter.name) params.name = { exact: filter.name };
       if (filter.type) params.type = filter.type;
-      if (filter.tag) params.tag = { exact: filter.tag };
+      if (filter.owner) params.comment = { startswith: `${OWNER_MARK}${filter.owner}` };
       const r = await this.call('records.list', () => this.cf.dns.records.list(params as never));
       rateLimit = r.rateLimit;
       const batch = r.data.result as unknown as Json[];
       out.push(...batch.map(toRecord));
       if (batch.length < perPage) break;
     }
-    return { data: out, rateLimit };
+    // Comment filters are case-insensitive (the SDK's RecordListParams.Comment docs): check exactly.
+    return { data: filter.owner ? out.filter((r) => r.owner === filter.owner) : out, rateLimit };
   }
 
+  /** Never `tags` (refused on Free zones, see OWNER_MARK); `comment` omitted when empty (not nullable). */
   private body(spec: DnsRecordSpec): Json {
-    return {
-      type: spec.type,
-      name: spec.name,
-      content: spec.content,
-      ttl: spec.ttl,
-      proxied: false,
-      ...(spec.comment ? { comment: spec.comment } : {}),
-      ...(spec.tags?.length ? { tags: spec.tags } : {}),
-    };
+    const comment = ownerComment(spec.owner, spec.comment);
+    return { type: spec.type, name: spec.name, content: spec.content, ttl: spec.ttl, proxied: false, ...(comment ? { comment } : {}) };
   }
 
   async createRecord(zoneId: string, spec: DnsRecordSpec): Promise<Result<DnsRecord>> {
@@ -137,11 +206,14 @@ export class CloudflareDns implements Dns {
       return { data: toRecord(r.data as unknown as Json), rateLimit: r.rateLimit };
     } catch (e) {
       if (!(e instanceof CloudError && EXISTS_CODES.includes(Number(e.code)))) throw e;
-      // Someone (our own earlier attempt, most likely) created it: adopt, then bring it to the wanted state.
+      // Ours from an earlier attempt whose answer was lost: adopt it and bring it to the wanted state.
+      // Anyone else's (or nobody's) is never modified.
       const existing = (await this.listRecords(zoneId, { name: spec.name, type: spec.type })).data;
-      const match = existing.find((x) => x.content === spec.content) ?? existing[0];
-      if (!match) throw e;
-      return this.updateRecord(zoneId, match.id, spec);
+      const mine = existing.filter((x) => spec.owner && x.owner === spec.owner);
+      const match = mine.find((x) => x.content === spec.content);
+      if (match) return this.updateRecord(zoneId, match.id, spec);
+      if (mine.length) throw e; // a clash with another record of ours: the caller's to sort out
+      throw new RecordNotOwnedError(e, { name: spec.name, type: spec.type }, existing.map((x) => x.owner));
     }
   }
 

@@ -5,6 +5,8 @@
 import { CloudError } from '../errors.ts';
 import type { RateLimitState } from '../ports.ts';
 import type { Json } from '../json.ts';
+import { parseRetryAfter } from '../retry-after.ts';
+import type { TokenGate } from '../token-gate.ts';
 
 export interface DigitalOceanClientOptions {
   token: string;
@@ -15,6 +17,8 @@ export interface DigitalOceanClientOptions {
   /** Called after every response (metrics). */
   observe?: (operation: string, status: number, rateLimit: RateLimitState) => void;
   now?: () => number;
+  /** Shared by every client of this token: a rate limit seen by one holds all back (token-gate.ts). */
+  gate?: TokenGate;
 }
 
 export interface Response<T> {
@@ -52,6 +56,11 @@ export class DigitalOceanClient {
   }
 
   private async once<T>(operation: string, method: string, path: string, body?: unknown): Promise<Response<T>> {
+    const held = this.o.gate?.waitSeconds() ?? 0;
+    if (held > 0) {
+      // Not sent: DigitalOcean would answer 429 until then (FACTS §2.2).
+      throw new CloudError('digitalocean', operation, 429, 'too_many_requests', `not sent: this token is rate limited for ${held}s more`, undefined, held);
+    }
     let res: globalThis.Response;
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -80,17 +89,21 @@ export class DigitalOceanClient {
     }
     if (!res.ok) {
       const err = (typeof parsed === 'object' && parsed ? parsed : {}) as Json;
-      const retryAfter = res.headers.get('retry-after');
       const now = this.o.now?.() ?? Date.now();
+      // retry-after is documented in seconds (FACTS §2.2) but HTTP also allows a date (RFC 9110 §10.2.3).
+      const retryAfter = parseRetryAfter(res.headers.get('retry-after'), now);
       const untilReset = rateLimit.remaining === 0 && rateLimit.resetAt ? Math.max(1, Math.ceil((rateLimit.resetAt.getTime() - now) / 1000)) : undefined;
+      const wait = retryAfter ?? (res.status === 429 ? untilReset : undefined);
+      if (res.status === 429) this.o.gate?.hold(wait ?? 60);
       throw new CloudError(
         'digitalocean',
         operation,
         res.status,
         err.id,
-        String(err.message ?? (typeof parsed === 'string' && parsed ? parsed.slice(0, 200) : res.statusText)),
+        // {id, message} on most endpoints; {error, root_causes} on POST /v2/tags (FACTS §2.1).
+        String(err.message ?? err.error ?? (typeof parsed === 'string' && parsed ? parsed.slice(0, 200) : res.statusText)),
         err.request_id ?? res.headers.get('x-request-id') ?? undefined,
-        retryAfter !== null ? Number(retryAfter) : res.status === 429 ? untilReset : undefined,
+        wait,
       );
     }
     return { status: res.status, body: parsed as T, rateLimit };

@@ -7,6 +7,7 @@ import { DigitalOceanCompute } from './compute.ts';
 import { DropletCache } from './droplet-cache.ts';
 import { FakeDigitalOcean } from '../fake/digitalocean.ts';
 import { CloudError } from '../errors.ts';
+import { TokenGate } from '../token-gate.ts';
 import type { DropletSpec } from '../ports.ts';
 import { digitalOceanContract } from '../../../test/helpers/contracts.ts';
 
@@ -117,6 +118,34 @@ test('a burst 429 carries retry-after and is not retried; an exhausted hour says
   assert.equal(hour.retryAfterSeconds, 3600, 'until ratelimit-reset: the oldest request expires an hour after it was made');
 });
 
+test('retry-after as an HTTP-date is read as seconds from now, not NaN', async () => {
+  const f = await fake();
+  f.burstRetryAfterSeconds = 42;
+  f.retryAfterAsDate = true;
+  const e = await compute(f).getAccount().catch((x: unknown) => x);
+  assert.ok(e instanceof CloudError && e.rateLimited);
+  assert.equal(e.retryAfterSeconds, 42);
+});
+
+test('a 429 seen by one client holds back every client of the same token until retry-after, without sending', async () => {
+  const f = await fake({ tokens: ['dop_v1_test-token-a', 'dop_v1_test-token-b'] });
+  const gate = new TokenGate(() => clock);
+  const one = new DigitalOceanCompute({ token: 'dop_v1_test-token-a', baseUrl: f.url, now: () => clock, gate });
+  const two = new DigitalOceanCompute({ token: 'dop_v1_test-token-a', baseUrl: f.url, now: () => clock, gate });
+  const other = new DigitalOceanCompute({ token: 'dop_v1_test-token-b', baseUrl: f.url, now: () => clock, gate: new TokenGate(() => clock) });
+  f.burstRetryAfterSeconds = 30;
+  await assert.rejects(one.getAccount(), (e: CloudError) => e.rateLimited);
+  f.burstRetryAfterSeconds = undefined;
+  const sent = f.calls.length;
+  const held = await two.listDroplets('hardway').catch((e: unknown) => e);
+  assert.ok(held instanceof CloudError && held.rateLimited && held.retryAfterSeconds === 30, String(held));
+  assert.equal(f.calls.length, sent, 'nothing sent while the token is held');
+  await other.getAccount();
+  assert.equal(f.calls.length, sent + 1, 'another token is not held');
+  clock += 30_000;
+  await two.getAccount();
+});
+
 test('reads and deletes retry on 5xx; POST never does', async () => {
   const f = await fake();
   const c = compute(f);
@@ -175,14 +204,16 @@ test('two clients keep their own token and base URL', async () => {
 test('firewalls go waiting → succeeded; PUT sends the whole firewall; load balancers new → active', async () => {
   const f = await fake({ provisionDelayMs: 5_000 });
   const c = compute(f);
-  const fw = (
-    await c.createFirewall({
-      name: 'demo-etcd',
-      tags: ['hardway-etcd-demo'],
-      inbound: [{ protocol: 'tcp', ports: '2379-2380', targets: { tags: ['hardway-etcd-demo', 'hardway-cp-demo'] } }],
-      outbound: [{ protocol: 'tcp', ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } }],
-    })
-  ).data;
+  const spec = {
+    name: 'demo-etcd',
+    tags: ['hardway-etcd-demo'],
+    inbound: [{ protocol: 'tcp' as const, ports: '2379-2380', targets: { tags: ['hardway-etcd-demo', 'hardway-cp-demo'] } }],
+    outbound: [{ protocol: 'tcp' as const, ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } }],
+  };
+  // Tags a firewall names must exist first; ensureTag is safe to repeat.
+  await assert.rejects(c.createFirewall(spec), (e: CloudError) => e.status === 422 && e.detail === 'tag hardway-etcd-demo does not exist');
+  for (const t of ['hardway-etcd-demo', 'hardway-cp-demo', 'hardway-cp-demo']) await c.ensureTag(t);
+  const fw = (await c.createFirewall(spec)).data;
   assert.equal(fw.status, 'waiting');
   clock += 5_000;
   const [listed] = (await c.listFirewalls()).data;
@@ -190,12 +221,17 @@ test('firewalls go waiting → succeeded; PUT sends the whole firewall; load bal
   assert.deepEqual(listed!.inbound[0]!.targets, { tags: ['hardway-etcd-demo', 'hardway-cp-demo'] });
   const updated = (await c.updateFirewall(fw.id, { ...listed!, inbound: [] })).data;
   assert.deepEqual(updated.inbound, []);
-  const lb = (await c.createLoadBalancer({ name: 'demo-api', region: 'fra1', tag: 'hardway-cp-demo', forwarding: [{ entryPort: 6443, targetPort: 6443, protocol: 'tcp' }], healthCheck: { protocol: 'tcp', port: 6443 } })).data;
+  const lbSpec = { name: 'demo-api', region: 'fra1', tag: 'hardway-cp-demo', forwarding: [{ entryPort: 6443, targetPort: 6443, protocol: 'tcp' as const }], healthCheck: { protocol: 'tcp' as const, port: 6443 } };
+  const lb = (await c.createLoadBalancer(lbSpec)).data;
   assert.deepEqual([lb.status, lb.ip], ['new', '']);
   clock += 5_000;
   const active = (await c.getLoadBalancer(lb.id)).data!;
   assert.equal(active.status, 'active');
   assert.match(active.ip, /^127\.2\d\./);
+  // PUT replaces the settings and keeps the address.
+  const https = { protocol: 'https' as const, port: 6443, path: '/readyz' };
+  const updatedLb = (await c.updateLoadBalancer(lb.id, { ...lbSpec, healthCheck: https })).data;
+  assert.deepEqual([updatedLb.healthCheck, updatedLb.ip], [https, active.ip]);
   await c.deleteLoadBalancer(lb.id);
   await c.deleteFirewall(fw.id);
   assert.equal((await c.getLoadBalancer(lb.id)).data, undefined);

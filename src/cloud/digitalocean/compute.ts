@@ -2,6 +2,7 @@
 import { DigitalOceanClient, type DigitalOceanClientOptions } from './client.ts';
 import { CloudError } from '../errors.ts';
 import type { Json } from '../json.ts';
+import { MAX_NAMES_PER_CREATE } from '../limits.ts';
 import type {
   Compute,
   Droplet,
@@ -16,8 +17,6 @@ import type {
   Result,
 } from '../ports.ts';
 
-/** At most ten names per create request (DigitalOcean's documented limit). */
-export const MAX_NAMES_PER_CREATE = 10;
 
 export function toDroplet(d: Json): Droplet {
   const v4 = (d.networks?.v4 ?? []) as Json[];
@@ -80,7 +79,18 @@ function toLoadBalancer(l: Json): LoadBalancer {
     tag: l.tag,
     vpcUUID: l.vpc_uuid,
     forwarding: (l.forwarding_rules ?? []).map((r: Json) => ({ entryPort: r.entry_port, targetPort: r.target_port, protocol: r.entry_protocol })),
-    healthCheck: { protocol: l.health_check?.protocol ?? 'tcp', port: l.health_check?.port ?? 0 },
+    healthCheck: { protocol: l.health_check?.protocol ?? 'http', port: l.health_check?.port ?? 80, ...(l.health_check?.protocol !== 'tcp' ? { path: l.health_check?.path ?? '/' } : {}) },
+  };
+}
+
+function loadBalancerBody(spec: LoadBalancerSpec): Json {
+  return {
+    name: spec.name,
+    region: spec.region,
+    tag: spec.tag,
+    ...(spec.vpcUUID ? { vpc_uuid: spec.vpcUUID } : {}),
+    forwarding_rules: spec.forwarding.map((f) => ({ entry_protocol: f.protocol, entry_port: f.entryPort, target_protocol: f.protocol, target_port: f.targetPort })),
+    health_check: { protocol: spec.healthCheck.protocol, port: spec.healthCheck.port, ...(spec.healthCheck.path ? { path: spec.healthCheck.path } : {}) },
   };
 }
 
@@ -170,10 +180,17 @@ export class DigitalOceanCompute implements Compute {
   }
 
   async ensureTag(name: string): Promise<Result<void>> {
-    // Creating a tag that exists answers with the tag rather than an error (as the fake models it;
-    // not confirmed against the live API). Tags are also created on use by droplet create.
-    const r = await this.client.write<Json>('tags.create', 'POST', '/v2/tags', { name });
-    return { data: undefined, rateLimit: r.rateLimit };
+    // What POST /v2/tags answers for a tag that exists is not in the contract, so a refusal (or an answer
+    // lost on the way) is checked by reading the tag rather than trusted either way.
+    try {
+      const r = await this.client.write<Json>('tags.create', 'POST', '/v2/tags', { name });
+      return { data: undefined, rateLimit: r.rateLimit };
+    } catch (e) {
+      if (!(e instanceof CloudError) || e.rateLimited || e.unauthorized) throw e;
+      const existing = await this.getOne('tags.get', `/v2/tags/${encodeURIComponent(name)}`, (b) => b.tag);
+      if (existing.data) return { data: undefined, rateLimit: existing.rateLimit };
+      throw e;
+    }
   }
 
   async tagDroplets(tag: string, dropletIds: number[], on: boolean): Promise<Result<void>> {
@@ -226,14 +243,12 @@ export class DigitalOceanCompute implements Compute {
   }
 
   async createLoadBalancer(spec: LoadBalancerSpec): Promise<Result<LoadBalancer>> {
-    const r = await this.client.write<Json>('loadBalancers.create', 'POST', '/v2/load_balancers', {
-      name: spec.name,
-      region: spec.region,
-      tag: spec.tag,
-      ...(spec.vpcUUID ? { vpc_uuid: spec.vpcUUID } : {}),
-      forwarding_rules: spec.forwarding.map((f) => ({ entry_protocol: f.protocol, entry_port: f.entryPort, target_protocol: f.protocol, target_port: f.targetPort })),
-      health_check: { protocol: spec.healthCheck.protocol, port: spec.healthCheck.port },
-    });
+    const r = await this.client.write<Json>('loadBalancers.create', 'POST', '/v2/load_balancers', loadBalancerBody(spec));
+    return { data: toLoadBalancer(r.body.load_balancer), rateLimit: r.rateLimit };
+  }
+
+  async updateLoadBalancer(id: string, spec: LoadBalancerSpec): Promise<Result<LoadBalancer>> {
+    const r = await this.client.write<Json>('loadBalancers.update', 'PUT', `/v2/load_balancers/${id}`, loadBalancerBody(spec));
     return { data: toLoadBalancer(r.body.load_balancer), rateLimit: r.rateLimit };
   }
 

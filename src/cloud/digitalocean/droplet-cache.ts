@@ -9,6 +9,8 @@ export interface DropletCacheOptions {
   fleetTag: string;
   ttlMs?: number;
   now?: () => number;
+  /** How long a droplet this process created counts as existing while lists do not show it (default 5 min). */
+  createdLagMs?: number;
 }
 
 export class DropletCache {
@@ -18,6 +20,12 @@ export class DropletCache {
   private generation = 0;
   /** Owner tags written since the snapshot was taken, with the generation of their last write. */
   private readonly dirty = new Map<string, number>();
+  /**
+   * Droplets this process created, until a listing shows them or createdLagMs passes: DigitalOcean's
+   * lists lag creates by seconds (digitalocean/api-v2#202, pydo#468), and a droplet missing from the list
+   * right after its create must not be created again.
+   */
+  private readonly created = new Map<number, { droplet: Droplet; at: number }>();
   private readonly now: () => number;
 
   constructor(
@@ -61,7 +69,7 @@ export class DropletCache {
   async withTags(ownerTag: string, ...more: string[]): Promise<Droplet[]> {
     const owner = ownerTag.toLowerCase();
     const has = (d: Droplet, t: string) => d.tags.some((x) => x.toLowerCase() === t);
-    const pick = (list: Droplet[]) => list.filter((d) => has(d, owner) && more.every((t) => has(d, t.toLowerCase())));
+    const pick = (list: Droplet[]) => this.withCreated(list).filter((d) => has(d, owner) && more.every((t) => has(d, t.toLowerCase())));
     if (!this.fresh()) return pick(await this.all());
     const writtenAt = this.dirty.get(owner);
     if (writtenAt === undefined) return pick(this.snapshot!.droplets);
@@ -72,6 +80,30 @@ export class DropletCache {
       this.dirty.delete(owner);
     }
     return pick(own);
+  }
+
+  /** Remembers droplets just created (see `created`); their owner is re-read next time. */
+  createdDroplets(ownerTag: string, droplets: Droplet[]): void {
+    for (const d of droplets) this.created.set(d.id, { droplet: d, at: this.now() });
+    this.invalidate(ownerTag);
+  }
+
+  /** Forgets a droplet deleted by this process (it may linger in lists a moment; that is DigitalOcean's to say). */
+  deleted(ownerTag: string, id: number): void {
+    this.created.delete(id);
+    this.invalidate(ownerTag);
+  }
+
+  /** A listing plus the droplets created here that it does not show yet; those it shows are forgotten. */
+  private withCreated(list: Droplet[]): Droplet[] {
+    if (this.created.size === 0) return list;
+    const listed = new Set(list.map((d) => d.id));
+    const extra: Droplet[] = [];
+    for (const [id, c] of this.created) {
+      if (listed.has(id) || this.now() - c.at > (this.o.createdLagMs ?? 300_000)) this.created.delete(id);
+      else extra.push(c.droplet);
+    }
+    return extra.length ? [...list, ...extra] : list;
   }
 
   /**

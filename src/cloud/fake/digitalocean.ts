@@ -9,6 +9,7 @@ import { LoopbackFake } from './loopback.ts';
 import { randomUUID } from 'node:crypto';
 import type { ContractCheck } from './contract.ts';
 import type { Json } from '../json.ts';
+import { FIREWALL_LIMITS, USER_DATA_MAX_BYTES, firewallOverLimits } from '../limits.ts';
 
 export interface FakeDigitalOceanOptions {
   tokens: string[];
@@ -21,6 +22,14 @@ export interface FakeDigitalOceanOptions {
   minuteLimit?: number;
   /** Origin for pagination links instead of the request's own (tests prove clients never follow them). */
   linkOrigin?: string;
+  /**
+   * A droplet shows in list responses only this long after its create; GET by id sees it at once.
+   * DigitalOcean's lists are eventually consistent (FACTS §2.4: create answers 202 "accepted, not
+   * finished"); the real lag is not published, so tests choose it.
+   */
+  listLagMs?: number;
+  /** A deleted droplet stays listed (and readable by id) this long: deletion takes a moment. */
+  deleteDelayMs?: number;
 }
 
 interface DropletRecord {
@@ -36,6 +45,8 @@ interface DropletRecord {
   privateIp: string;
   publicIp?: string;
   actionId: number;
+  /** Set by DELETE; the droplet vanishes deleteDelayMs later. */
+  deletedAt?: number;
 }
 
 interface Call {
@@ -58,6 +69,20 @@ const NAME = /^[a-zA-Z0-9]?[a-z0-9A-Z.-]*[a-z0-9A-Z]$/;
 const TAG = /^[a-zA-Z0-9_:-]+$/;
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
+/** The real 422 message, from godo's rendering of it in kubicorn/kubicorn#587 ("tag testing-master does not exist"). */
+const TAG_MISSING_MESSAGE = (name: string) => `tag ${name} does not exist`;
+
+/**
+ * Firewall limits (numbers and sources in ../limits.ts). The real 422 text is known only for droplet IDs
+ * ("must have no more than 10 droplets", alphaonedev/ai-memory-mcp#1537, a fragment); the others are
+ * unverified and this fake's own words.
+ */
+function checkFirewallLimits(body: Json, targets: (Json | undefined)[]): void {
+  const entries = (t: Json | undefined) => ['addresses', 'tags', 'droplet_ids', 'load_balancer_uids', 'kubernetes_ids'].reduce((n, k) => n + ((t?.[k] as unknown[] | undefined)?.length ?? 0), 0);
+  const over = firewallOverLimits({ dropletIds: body.droplet_ids?.length ?? 0, tags: body.tags?.length ?? 0, rules: targets.length, largestTarget: Math.max(0, ...targets.map(entries)) });
+  if ((body.droplet_ids?.length ?? 0) > FIREWALL_LIMITS.dropletIds) throw new HttpError(422, 'unprocessable_entity', `must have no more than ${FIREWALL_LIMITS.dropletIds} droplets`);
+  if (over.length) throw new HttpError(422, 'unprocessable_entity', `firewall is over its limits: ${over.join(', ')}`);
+}
 
 class HttpError extends Error {
   constructor(
@@ -65,6 +90,8 @@ class HttpError extends Error {
     readonly id: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** A body other than the usual {id, message} (POST /v2/tags answers 400 with error_with_root_causes). */
+    readonly body?: Json,
   ) {
     super(message);
   }
@@ -88,8 +115,15 @@ export class FakeDigitalOcean extends LoopbackFake {
   // Switches for tests.
   /** Every request gets 429 with retry-after (the 250/min burst limit) while set. */
   burstRetryAfterSeconds?: number;
+  /**
+   * retry-after as an HTTP-date instead of seconds. DigitalOcean documents seconds (FACTS §2.2); HTTP
+   * allows either (RFC 9110 §10.2.3), so a client must read both.
+   */
+  retryAfterAsDate = false;
   /** Every request gets 429 without retry-after (hourly quota used up) while true. */
   hourExhausted = false;
+  /** Droplets that list responses leave out while GET by id still finds them: a list lagging behind. */
+  readonly hiddenFromLists = new Set<number>();
   /** Added latency per request. */
   latencyMs = 0;
   /** The next n requests matching the predicate fail with this status (5xx injection). */
@@ -146,7 +180,7 @@ export class FakeDigitalOcean extends LoopbackFake {
       const err = e instanceof HttpError ? e : new HttpError(500, 'server_error', 'Unexpected server-side error');
       status = err.status;
       Object.assign(headers, err.headers);
-      out = { id: err.id, message: err.message, request_id: headers['x-request-id'] };
+      out = err.body ?? { id: err.id, message: err.message, request_id: headers['x-request-id'] };
     }
     this.calls.push({ method, path: url.pathname, query: url.search, status, token: token.slice(0, 6) });
     if (this.o.contract) {
@@ -178,7 +212,8 @@ export class FakeDigitalOcean extends LoopbackFake {
     if (this.burstRetryAfterSeconds !== undefined || lastMinute.length >= perMinute) {
       const retry = this.burstRetryAfterSeconds ?? Math.ceil((lastMinute[0]! + MINUTE - now) / 1000);
       setHeaders(0);
-      throw new HttpError(429, 'too_many_requests', 'API Rate limit exceeded.', { ...headers, 'retry-after': String(retry) });
+      const retryAfter = this.retryAfterAsDate ? new Date(now + retry * 1000).toUTCString() : String(retry);
+      throw new HttpError(429, 'too_many_requests', 'API Rate limit exceeded.', { ...headers, 'retry-after': retryAfter });
     }
     window.push(now);
     setHeaders(hourly - window.length);
@@ -332,9 +367,11 @@ export class FakeDigitalOcean extends LoopbackFake {
     if (!SIZES[body.size]) throw new HttpError(422, 'unprocessable_entity', 'You specified an invalid size for Droplet creation.');
     if (!IMAGES[body.image]) throw new HttpError(422, 'unprocessable_entity', 'You specified an invalid image for Droplet creation.');
     if (body.region && !REGIONS.includes(body.region)) throw new HttpError(422, 'unprocessable_entity', 'You specified an invalid region for Droplet creation.');
-    if (typeof body.user_data === 'string' && Buffer.byteLength(body.user_data) > 64 * 1024) {
+    // The limit is in the contract; the real error body is not (no public report found): this 422 is the fake's own.
+    if (typeof body.user_data === 'string' && Buffer.byteLength(body.user_data) > USER_DATA_MAX_BYTES) {
       throw new HttpError(422, 'unprocessable_entity', 'user_data must be plain text and may not exceed 64 KiB');
     }
+    this.purgeDeleted();
     if (this.droplets.size + names.length > (this.o.dropletLimit ?? 10_000)) {
       throw new HttpError(422, 'unprocessable_entity', 'creating this/these droplet(s) will exceed your droplet limit');
     }
@@ -372,10 +409,32 @@ export class FakeDigitalOcean extends LoopbackFake {
     return { ...rest, status: active ? 'active' : 'new', ip: active ? rest.ip : '', created_at: this.iso(createdAt), region: this.regionJson(rest.region) };
   }
 
+  /**
+   * A tag a firewall or load balancer names must exist already: only droplet create makes tags on use.
+   * Firewalls: the contract's `existing_tags_array` ("Tag names must exist in order to be referenced in a
+   * request"), seen as a 422 in poseidon/typhoon#709 and kubicorn/kubicorn#587. Load balancers: the
+   * contract does not say; the fake is strict (unverified) and refuses an unknown tag the same way.
+   */
+  private existingTag(name: string): string {
+    const canonical = this.tags.get(String(name).toLowerCase());
+    if (!canonical) throw new HttpError(422, 'unprocessable_entity', TAG_MISSING_MESSAGE(name));
+    return canonical;
+  }
+
   private firewallFrom(body: Json | undefined, id: string, createdAt: number): Json & { createdAt: number } {
     if (!body?.name || !/^[a-zA-Z0-9][a-zA-Z0-9.-]+$/.test(body.name)) throw new HttpError(422, 'unprocessable_entity', 'name must be a valid firewall name');
-    for (const t of body.tags ?? []) this.useTag(t);
+    const rules = [...((body.inbound_rules ?? []) as Json[]).map((r) => r.sources), ...((body.outbound_rules ?? []) as Json[]).map((r) => r.destinations)];
+    checkFirewallLimits(body, rules);
+    for (const t of [...(body.tags ?? []), ...rules.flatMap((x: Json | undefined) => x?.tags ?? [])]) this.existingTag(t);
     return { id, name: body.name, inbound_rules: body.inbound_rules ?? [], outbound_rules: body.outbound_rules ?? [], droplet_ids: body.droplet_ids ?? [], tags: body.tags ?? [], createdAt };
+  }
+
+  private loadBalancerFrom(body: Json | undefined, id: string, ip: string, createdAt: number): Json & { createdAt: number } {
+    if (!body?.region || !body.forwarding_rules?.length || (!body.tag && !body.droplet_ids)) {
+      throw new HttpError(422, 'unprocessable_entity', 'region, forwarding_rules and either tag or droplet_ids are required');
+    }
+    if (body.tag) this.existingTag(body.tag);
+    return { ...body, id, ip, droplet_ids: [], createdAt } as Json & { createdAt: number };
   }
 
   private route(method: string, url: URL, body: Json | undefined): [number, Json | undefined] {
@@ -396,11 +455,14 @@ export class FakeDigitalOcean extends LoopbackFake {
       return [200, { image: this.imageJson(slug) }];
     }
 
+    this.purgeDeleted();
     if (p === '/v2/droplets') {
       if (method === 'GET') {
         const tag = q.get('tag_name');
         const name = q.get('name');
+        const lag = this.o.listLagMs ?? 0;
         const list = [...this.droplets.values()]
+          .filter((d) => this.now() - d.createdAt >= lag && !this.hiddenFromLists.has(d.id))
           .filter((d) => !tag || d.tags.some((t) => t.toLowerCase() === tag.toLowerCase()))
           .filter((d) => !name || d.name.toLowerCase() === name.toLowerCase())
           .sort((a, b) => a.id - b.id);
@@ -410,7 +472,7 @@ export class FakeDigitalOcean extends LoopbackFake {
       if (method === 'DELETE') {
         const tag = q.get('tag_name');
         if (!tag) throw new HttpError(422, 'unprocessable_entity', 'tag_name is required');
-        for (const d of [...this.droplets.values()]) if (d.tags.some((t) => t.toLowerCase() === tag.toLowerCase())) this.droplets.delete(d.id);
+        for (const d of [...this.droplets.values()]) if (d.tags.some((t) => t.toLowerCase() === tag.toLowerCase())) this.deleteDroplet(d);
         return [204, undefined];
       }
     }
@@ -419,7 +481,7 @@ export class FakeDigitalOcean extends LoopbackFake {
       if (!d) throw notFound();
       if (method === 'GET') return [200, { droplet: this.dropletJson(d) }];
       if (method === 'DELETE') {
-        this.droplets.delete(d.id);
+        this.deleteDroplet(d);
         return [204, undefined];
       }
     }
@@ -433,8 +495,10 @@ export class FakeDigitalOcean extends LoopbackFake {
     if (p === '/v2/tags') {
       if (method === 'POST') {
         if (!body?.name || !TAG.test(body.name)) {
-          // This endpoint's 400 uses a different body (FACTS §2.1).
-          throw new HttpError(400, 'bad_request', 'invalid tag name');
+          // This endpoint's 400 uses error_with_root_causes (FACTS §2.1), worded as the contract's
+          // tags_bad_request example.
+          const error = `Error validating resource tag: "tag-name \\"${body?.name ?? ''}\\" contains invalid characters"`;
+          throw new HttpError(400, 'bad_request', error, {}, { error, messages: null, root_causes: [`rpc error: code = InvalidArgument desc = ${error}`] });
         }
         const name = this.useTag(body.name);
         return [201, { tag: this.tagJson(name) }];
@@ -488,11 +552,7 @@ export class FakeDigitalOcean extends LoopbackFake {
     if (p === '/v2/load_balancers') {
       if (method === 'GET') return [200, this.page(url, 'load_balancers', [...this.loadBalancers.values()].map((l) => this.lbJson(l)))];
       if (method === 'POST') {
-        if (!body?.region || !body.forwarding_rules?.length || (!body.tag && !body.droplet_ids)) {
-          throw new HttpError(422, 'unprocessable_entity', 'region, forwarding_rules and either tag or droplet_ids are required');
-        }
-        if (body.tag) this.useTag(body.tag);
-        const l = { ...body, id: randomUUID(), ip: this.ip('public'), droplet_ids: [], createdAt: this.now() } as Json & { createdAt: number };
+        const l = this.loadBalancerFrom(body, randomUUID(), this.ip('public'), this.now());
         this.loadBalancers.set(l.id, l);
         return [202, { load_balancer: this.lbJson(l) }];
       }
@@ -501,12 +561,28 @@ export class FakeDigitalOcean extends LoopbackFake {
       const l = this.loadBalancers.get(m[1]!);
       if (!l) throw notFound();
       if (method === 'GET') return [200, { load_balancer: this.lbJson(l) }];
+      if (method === 'PUT') {
+        // PUT replaces the whole load balancer (FACTS §2.7); it keeps its id, address and age.
+        const next = this.loadBalancerFrom(body, l.id, l.ip, l.createdAt);
+        this.loadBalancers.set(l.id, next);
+        return [200, { load_balancer: this.lbJson(next) }];
+      }
       if (method === 'DELETE') {
         this.loadBalancers.delete(l.id);
         return [204, undefined];
       }
     }
     throw notFound();
+  }
+
+  private deleteDroplet(d: DropletRecord): void {
+    d.deletedAt ??= this.now();
+    this.purgeDeleted();
+  }
+
+  /** Deleted droplets vanish once deleteDelayMs has passed since their DELETE. */
+  private purgeDeleted(): void {
+    for (const d of [...this.droplets.values()]) if (d.deletedAt !== undefined && this.now() - d.deletedAt >= (this.o.deleteDelayMs ?? 0)) this.droplets.delete(d.id);
   }
 
   private tagJson(name: string): Json {
@@ -526,7 +602,8 @@ export class FakeDigitalOcean extends LoopbackFake {
 
   /** Droplets that are active now, with what a node simulator needs to boot them. */
   activeDroplets(): { id: number; name: string; privateIp: string; publicIp?: string; userData?: string }[] {
-    return [...this.droplets.values()].filter((d) => this.ready(d.createdAt)).map((d) => ({ id: d.id, name: d.name, privateIp: d.privateIp, publicIp: d.publicIp, userData: d.userData }));
+    this.purgeDeleted();
+    return [...this.droplets.values()].filter((d) => d.deletedAt === undefined && this.ready(d.createdAt)).map((d) => ({ id: d.id, name: d.name, privateIp: d.privateIp, publicIp: d.publicIp, userData: d.userData }));
   }
 
   /** The user-data a droplet was created with (tests check what nodes would receive). */

@@ -9,7 +9,7 @@ import type { Logger } from '../../runtime/logger.ts';
 import { Reason, ConditionType as T, CONTROL_PLANE_CONDITIONS, validateControlPlane, getCondition, type ControlPlane, type EtcdCluster, type ConditionInput } from '../../api/v1alpha1/index.ts';
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import { parseCidr, nthAddress, type Cidr } from '../../api/v1alpha1/cidr.ts';
-import type { FirewallSpec, LoadBalancer } from '../../cloud/ports.ts';
+import type { FirewallSpec, LoadBalancer, LoadBalancerSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG } from '../../cloud/tags.ts';
 import { LEAF_VALIDITY_DAYS, earliestExpiry } from '../../pki/certs.ts';
 import { renderControlPlane } from '../../bootstrap/roles.ts';
@@ -23,7 +23,8 @@ import { readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
-import { syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { canonical } from '../../api/canonical.ts';
+import { ownedMachines, syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
@@ -74,6 +75,27 @@ export function clusterNetwork(o: ControlPlane) {
     kubernetesServiceIP: nthAddress(range, 1),
   };
 }
+
+/**
+ * The API load balancer: TCP passthrough on 6443 (clients authenticate with certificates end to end),
+ * and a node takes traffic only once its kube-apiserver answers /readyz over HTTPS (the contract's
+ * health_check allows http, https and tcp with a path). /readyz is readable without credentials: the
+ * system:public-info-viewer role grants it to everyone (Kubernetes docs, "API health endpoints").
+ */
+export function loadBalancerSpec(o: Obj): LoadBalancerSpec {
+  return {
+    name: loadBalancerName(o),
+    region: o.spec.machine.region,
+    tag: loadBalancerTag(o.metadata.uid!),
+    ...(o.spec.machine.vpcUUID ? { vpcUUID: o.spec.machine.vpcUUID } : {}),
+    forwarding: [{ entryPort: 6443, targetPort: 6443, protocol: 'tcp' }],
+    healthCheck: { protocol: 'https', port: 6443, path: '/readyz' },
+  };
+}
+
+/** Whether a load balancer already has every setting the spec wants (its name may differ: it is not compared). */
+export const loadBalancerSettled = (l: LoadBalancer, spec: LoadBalancerSpec): boolean =>
+  canonical([l.region, l.tag, l.forwarding, l.healthCheck]) === canonical([spec.region, spec.tag, spec.forwarding, spec.healthCheck]);
 
 export function controlPlaneFirewall(o: Obj, lb?: LoadBalancer): FirewallSpec {
   const uid = o.metadata.uid!;
@@ -130,7 +152,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       await status(o, [deleting(clouds.reason, `${clouds.message}: cannot clean up DigitalOcean and Cloudflare; restore it, or remove the finalizer ${CONTROL_PLANE_FINALIZER} and clean up by hand`)]);
       return { requeueAfterMs: t.steadyMs };
     }
-    const left = await cleanupOwner(clouds, o.metadata.uid!, { zone: o.spec.dns.zone, firewalls: [firewallName(o)], loadBalancers: [loadBalancerName(o)] });
+    const left = await cleanupOwner(clouds, o.metadata.uid!, { zone: o.spec.dns.zone, loadBalancerTag: loadBalancerTag(o.metadata.uid!) });
     if (left) {
       await status(o, [deleting(Reason.Deleting, `${left} droplets still being deleted`)]);
       return { requeueAfterMs: t.waitMs };
@@ -143,27 +165,31 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     await d.events.record(o, 'Normal', 'Deleted', 'DNS records, load balancer, firewall, droplets and Secrets removed');
   }
 
-  /** The load balancer in LoadBalancer mode (created if missing); removed in DNS mode. */
+  /**
+   * The load balancer in LoadBalancer mode (created if missing, its settings brought back if they
+   * drifted); removed in DNS mode. It is the one sending to this object's load-balancer tag: names are
+   * not identities, two installations on one account may pick the same one.
+   */
   async function loadBalancer(o: Obj, clouds: Clouds): Promise<LoadBalancer | undefined> {
-    const name = loadBalancerName(o);
-    const existing = (await clouds.compute.listLoadBalancers()).data.find((l) => l.name === name);
+    const spec = loadBalancerSpec(o);
+    const existing = (await clouds.compute.listLoadBalancers()).data.find((l) => l.tag === spec.tag);
     if (o.spec.endpoint.mode !== 'LoadBalancer') {
       if (existing) {
         await clouds.compute.deleteLoadBalancer(existing.id);
-        await d.events.record(o, 'Normal', 'LoadBalancerDeleted', `${name} (endpoint mode is DNS)`);
+        await d.events.record(o, 'Normal', 'LoadBalancerDeleted', `${existing.name} (endpoint mode is DNS)`);
       }
       return undefined;
     }
-    if (existing) return existing;
-    const created = await clouds.compute.createLoadBalancer({
-      name,
-      region: o.spec.machine.region,
-      tag: loadBalancerTag(o.metadata.uid!),
-      vpcUUID: o.spec.machine.vpcUUID,
-      forwarding: [{ entryPort: 6443, targetPort: 6443, protocol: 'tcp' }],
-      healthCheck: { protocol: 'tcp', port: 6443 },
-    });
-    await d.events.record(o, 'Normal', 'LoadBalancerCreated', `${name} → droplets tagged ${loadBalancerTag(o.metadata.uid!)}`);
+    if (existing) {
+      if (loadBalancerSettled(existing, spec)) return existing;
+      const updated = await clouds.compute.updateLoadBalancer(existing.id, spec);
+      await d.events.record(o, 'Normal', 'LoadBalancerUpdated', `${spec.name}: settings brought back to the wanted ones`);
+      return updated.data;
+    }
+    // The tag it sends to must exist before the first control-plane droplet carries it.
+    await clouds.compute.ensureTag(spec.tag);
+    const created = await clouds.compute.createLoadBalancer(spec);
+    await d.events.record(o, 'Normal', 'LoadBalancerCreated', `${spec.name} → droplets tagged ${spec.tag}`);
     return created.data;
   }
 
@@ -181,7 +207,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     // 1. The etcd cluster: machines are only created once it is Ready.
     const etcdDep = dependencyCondition({ kind: KIND, getDependency: d.getEtcd }, o)!;
     const etcd = d.getEtcd(`${ns}/${o.spec.etcdClusterRef.name}`);
-    const machines = (await clouds.droplets.withTags(ownerTag(uid))).map(machineOf);
+    const machines = (await ownedMachines(clouds, uid, o.status?.machines?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map(machineOf);
     const etcdCAData = etcd ? await readSecret(d.kube, ns, `${etcd.metadata.name}-etcd-ca`) : undefined;
     if ((etcdDep.status !== 'True' && machines.length === 0) || !etcd || !etcdCAData?.['tls.key']) {
       const why = etcdDep.status === 'True' ? { ...etcdDep, status: 'False' as const, reason: Reason.WaitingForEtcdCluster, message: `Secret ${o.spec.etcdClusterRef.name}-etcd-ca is not there yet` } : etcdDep;
@@ -266,7 +292,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? '', x.removing]), inRotation.map((x) => x.machine), lb?.ip]);
     let dnsComplete = machines.every((x) => x.privateIPv4);
     if (!m.lastSync || m.lastSync.fingerprint !== fingerprint || nowMs - m.lastSync.at >= t.cloudSyncMs) {
-      const comment = `hardway ControlPlane ${ns}/${o.metadata.name}`;
+      const comment = `ControlPlane ${ns}/${o.metadata.name}`;
       const wanted = [
         ...machines.filter((x) => x.privateIPv4).map((x) => ({ name: `${x.machine}.${zoneName}`, type: 'A' as const, content: x.privateIPv4!, ttl: 60, comment })),
         ...(lb ? (lb.ip ? [lb.ip] : []) : inRotation.map((x) => x.publicIPv4 ?? x.privateIPv4!)).map((ip) => ({ name: host, type: 'A' as const, content: ip, ttl: 60, comment: `${comment} endpoint` })),
@@ -275,7 +301,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
       for (const r of change.deleted) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} → ${r.content}`);
       const fw = controlPlaneFirewall(o, lb);
-      if ((await ensureFirewall(clouds, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+      if ((await ensureFirewall(clouds, uid, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
       // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
       m.lastSync = { fingerprint, at: nowMs };
     }

@@ -18,11 +18,12 @@ import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, tagValue } 
 import { EtcdClient, EtcdError, type EtcdMemberInfo, type EtcdTls } from '../../health/etcd.ts';
 import { createCA, issueLeaf, type CertBundle, type PkiContext } from '../../pki/certs.ts';
 import { etcdLeafSpecs } from '../../pki/profiles.ts';
+import { issueEtcdMember, memberSecretData, memberFromSecretData, type EtcdCAs } from '../../pki/etcd.ts';
 import { renderEtcdMember } from '../../bootstrap/roles.ts';
 import type { Clouds } from '../clouds.ts';
-import { getOrCreateSecret } from '../secrets.ts';
+import { getOrCreateSecret, readSecret } from '../secrets.ts';
 import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
-import { syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { ownedMachines, syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { plan, quorum, type Action, type MachineView, type MemberView } from './plan.ts';
 
@@ -70,11 +71,38 @@ interface Probe {
 
 interface Memory {
   unhealthySince: Map<string, number>;
+  /** Members whose droplet a listing did not show, since when (only used when status has no droplet id). */
+  missingSince?: Map<string, number>;
   lastCloudSync?: { fingerprint: string; at: number };
   lastHealthyAt?: number;
 }
 
 const machineOf = (peerURL: string) => new URL(peerURL).hostname.split('.')[0]!;
+
+/**
+ * The EtcdCluster's firewall, attached to its members by the owner tag. Inbound:
+ * - 2379 (clients) from the members, the control-plane droplets (etcd-client tag) and managementCIDRs;
+ * - 2380 (peers) from the members only: nothing else talks to a peer port, which serves raft and the
+ *   whole v3 gRPC API (servePeers in server/embed/etcd.go, etcd v3.5.21);
+ * - 22 from adminCIDRs.
+ * Pure.
+ */
+export function etcdFirewallSpec(o: Pick<EtcdCluster, 'metadata' | 'spec'>): FirewallSpec {
+  const uid = o.metadata.uid!;
+  const mgmt = o.spec.firewall.managementCIDRs ?? [];
+  const admin = o.spec.firewall.adminCIDRs ?? [];
+  return {
+    name: `hardway-${o.metadata.namespace}-${o.metadata.name}-etcd`,
+    tags: [ownerTag(uid)],
+    inbound: [
+      { protocol: 'tcp', ports: '2379', targets: { tags: [ownerTag(uid), etcdClientTag(uid)] } },
+      { protocol: 'tcp', ports: '2380', targets: { tags: [ownerTag(uid)] } },
+      ...(mgmt.length ? [{ protocol: 'tcp' as const, ports: '2379', targets: { addresses: mgmt } }] : []),
+      ...(admin.length ? [{ protocol: 'tcp' as const, ports: '22', targets: { addresses: admin } }] : []),
+    ],
+    outbound: (['tcp', 'udp', 'icmp'] as const).map((protocol) => ({ protocol, ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } })),
+  };
+}
 
 export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTerminalError: (key: string, err: TerminalError) => Promise<void> } {
   const t = { ...DEFAULT_ETCD_TIMING, ...d.timing };
@@ -89,16 +117,30 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
   const status = (o: Obj, inputs: ConditionInput[], extra: Record<string, unknown> = {}) =>
     writeStatus(d.kube, EtcdClusters, o, nextStatus(o, inputs, order, d.now(), extra), d.fieldManager);
 
-  async function certificates(o: Obj): Promise<{ ca: CertBundle; operator: CertBundle; apiserver: CertBundle }> {
+  const bundle = (data: Record<string, string>): CertBundle => ({ cert: data['tls.crt']!, key: data['tls.key']!, ca: data['ca.crt']! });
+
+  /**
+   * etcd's two CAs, each made once and never replaced while its Secret exists: the etcd CA
+   * (`<name>-etcd-ca`; the client port: the API server's and the operator's client certificates, the
+   * members' server certificates) and the etcd peer CA (`<name>-etcd-peer-ca`; the peer port: peer
+   * certificates only). A cluster made before the peer CA gets it on its next reconcile; its members move
+   * over as they are replaced (src/pki/etcd.ts, docs/etcdcluster.md).
+   */
+  async function authority(o: Obj, which: 'etcd' | 'peer'): Promise<CertBundle> {
+    const [secret, commonName, what] = which === 'etcd' ? [`${o.metadata.name}-etcd-ca`, 'etcd-ca', 'etcd CA'] : [`${o.metadata.name}-etcd-peer-ca`, 'etcd-peer-ca', 'etcd peer CA'];
+    const s = await getOrCreateSecret(d.kube, o, secret, () => {
+      const ca = createCA(`${commonName} ${o.metadata.namespace}/${o.metadata.name}`, { ...d.pki, now: d.now() });
+      return { 'tls.crt': ca.cert, 'tls.key': ca.key, 'ca.crt': ca.cert };
+    }, { 'hardway.dev/etcdcluster': o.metadata.name });
+    if (s.created) await d.events.record(o, 'Normal', 'CertificateAuthorityCreated', `${what} created in Secret ${secret}`);
+    return bundle(s.data);
+  }
+
+  async function certificates(o: Obj): Promise<{ ca: CertBundle; peerCA: CertBundle; operator: CertBundle; apiserver: CertBundle }> {
     const ctx: PkiContext = { ...d.pki, now: d.now() };
     const labels = { 'hardway.dev/etcdcluster': o.metadata.name };
-    const bundle = (data: Record<string, string>): CertBundle => ({ cert: data['tls.crt']!, key: data['tls.key']!, ca: data['ca.crt']! });
-    const caSecret = await getOrCreateSecret(d.kube, o, `${o.metadata.name}-etcd-ca`, () => {
-      const ca = createCA(`etcd-ca ${o.metadata.namespace}/${o.metadata.name}`, ctx);
-      return { 'tls.crt': ca.cert, 'tls.key': ca.key, 'ca.crt': ca.cert };
-    }, labels);
-    const ca = bundle(caSecret.data);
-    if (caSecret.created) await d.events.record(o, 'Normal', 'CertificateAuthorityCreated', `etcd CA created in Secret ${o.metadata.name}-etcd-ca`);
+    const ca = await authority(o, 'etcd');
+    const peerCA = await authority(o, 'peer');
     const specs = etcdLeafSpecs([]);
     const client = async (suffix: 'operator' | 'apiserver') => {
       const s = await getOrCreateSecret(d.kube, o, `${o.metadata.name}-etcd-client-${suffix}`, () => {
@@ -107,23 +149,31 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       }, labels);
       return bundle(s.data);
     };
-    return { ca, operator: await client('operator'), apiserver: await client('apiserver') };
+    return { ca, peerCA, operator: await client('operator'), apiserver: await client('apiserver') };
   }
 
-  /** Server and peer certificates of one member, kept in a Secret named after the member. */
-  async function memberCertificates(o: Obj, ca: CertBundle, name: string) {
+  /**
+   * Server (etcd CA) and peer (peer CA) certificates of one member, kept in a Secret named after the
+   * member. cluster: the members it joins (itself included). What it trusts on its peer port depends on
+   * their peer certificates, read from their Secrets: while one of them predates the peer CA (or has no
+   * Secret), the new member also trusts the etcd CA there and presents a chain the old members accept.
+   */
+  async function memberCertificates(o: Obj, ca: CertBundle, name: string, cluster: string[]) {
     const ctx: PkiContext = { ...d.pki, now: d.now() };
+    const cas: EtcdCAs = { etcd: ca, peer: await authority(o, 'peer') };
     const address = `${name}.${o.spec.dns.zone}`;
-    const specs = etcdLeafSpecs([{ name, address }]);
+    const others = cluster.filter((n) => n !== name);
+    const peers = await Promise.all(others.map(async (n) => (await readSecret(d.kube, o.metadata.namespace, n))?.['peer.crt']));
+    let legacyPeers = 0;
     const s = await getOrCreateSecret(d.kube, o, name, () => {
-      const server = issueLeaf(ca, specs[`etcd-server-${name}`]!, ctx);
-      const peer = issueLeaf(ca, specs[`etcd-peer-${name}`]!, ctx);
-      return { 'server.crt': server.cert, 'server.key': server.key, 'peer.crt': peer.cert, 'peer.key': peer.key, 'ca.crt': ca.cert };
+      const issued = issueEtcdMember({ name, address }, cas, peers, ctx);
+      legacyPeers = issued.legacyPeers;
+      return memberSecretData(issued);
     }, { 'hardway.dev/etcdcluster': o.metadata.name, 'hardway.dev/member': name });
-    return {
-      server: { cert: s.data['server.crt']!, key: s.data['server.key']!, ca: ca.cert },
-      peer: { cert: s.data['peer.crt']!, key: s.data['peer.key']!, ca: ca.cert },
-    };
+    if (s.created && legacyPeers) {
+      await d.events.record(o, 'Normal', 'LegacyPeerTrust', `${name} also trusts the etcd CA on its peer port: ${legacyPeers} of its peers predate the etcd peer CA (see docs/etcdcluster.md)`);
+    }
+    return memberFromSecretData(s.data);
   }
 
   async function probe(client: EtcdApi, o: Obj, m: Droplet & { machine: string }): Promise<Probe> {
@@ -142,21 +192,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     }
   }
 
-  function firewallSpec(o: Obj): FirewallSpec {
-    const uid = o.metadata.uid!;
-    const mgmt = o.spec.firewall.managementCIDRs ?? [];
-    const admin = o.spec.firewall.adminCIDRs ?? [];
-    return {
-      name: `hardway-${o.metadata.namespace}-${o.metadata.name}-etcd`,
-      tags: [ownerTag(uid)],
-      inbound: [
-        { protocol: 'tcp', ports: '2379-2380', targets: { tags: [ownerTag(uid), etcdClientTag(uid)] } },
-        ...(mgmt.length ? [{ protocol: 'tcp' as const, ports: '2379', targets: { addresses: mgmt } }] : []),
-        ...(admin.length ? [{ protocol: 'tcp' as const, ports: '22', targets: { addresses: admin } }] : []),
-      ],
-      outbound: (['tcp', 'udp', 'icmp'] as const).map((protocol) => ({ protocol, ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } })),
-    };
-  }
+  const firewallSpec = etcdFirewallSpec;
 
   /** A-records per member and the firewall: checked when machines change, else every cloudSyncMs. */
   async function syncCloud(o: Obj, clouds: Clouds, zoneId: string, machines: (Droplet & { machine: string })[]): Promise<boolean> {
@@ -167,12 +203,12 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const complete = machines.every((x) => x.privateIPv4);
     const wanted = machines
       .filter((x) => x.privateIPv4)
-      .map((x) => ({ name: `${x.machine}.${o.spec.dns.zone}`, type: 'A' as const, content: x.privateIPv4!, ttl: 60, comment: `hardway EtcdCluster ${o.metadata.namespace}/${o.metadata.name}` }));
+      .map((x) => ({ name: `${x.machine}.${o.spec.dns.zone}`, type: 'A' as const, content: x.privateIPv4!, ttl: 60, comment: `EtcdCluster ${o.metadata.namespace}/${o.metadata.name}` }));
     const change = await syncRecords(clouds, zoneId, o.metadata.uid!, wanted);
     for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
     for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} (member removed)`);
     const fw = firewallSpec(o);
-    if ((await ensureFirewall(clouds, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+    if ((await ensureFirewall(clouds, o.metadata.uid!, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
     // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
     m.lastCloudSync = { fingerprint, at: nowMs };
     return complete;
@@ -180,14 +216,14 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
 
   async function createMachine(o: Obj, clouds: Clouds, ca: CertBundle, name: string, cluster: string[], state: 'new' | 'existing', log: Logger): Promise<Droplet> {
     const zone = o.spec.dns.zone;
-    const certs = await memberCertificates(o, ca, name);
+    const certs = await memberCertificates(o, ca, name, cluster);
     const node = renderEtcdMember({
       member: { name, address: `${name}.${zone}` },
       cluster: cluster.map((n) => ({ name: n, address: `${n}.${zone}` })),
       token: o.metadata.uid!,
       state,
       version: o.spec.version,
-      certs: { ca: ca.cert, ...certs },
+      certs: { ca: certs.clientCA, peerCA: certs.peerCA, server: certs.server, peer: certs.peer },
     });
     const uid = o.metadata.uid!;
     const m = o.spec.machine;
@@ -208,7 +244,20 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return droplet;
   }
 
-  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdApi; members: EtcdMemberInfo[]; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
+  /**
+   * Whether a member's droplet that the machines do not show is really gone. ownedMachines has asked
+   * DigitalOcean by id for every droplet status knew; a member whose droplet status never showed must
+   * stay missing for graceMs, since lists are eventually consistent and a removal is not undone.
+   */
+  function dropletGone(o: Obj, machine: string): boolean {
+    if (o.status?.members?.some((x) => x.name === machine && x.dropletID !== undefined)) return true;
+    const missing = (mem(o.metadata.uid!).missingSince ??= new Map());
+    const nowMs = d.now().getTime();
+    if (!missing.has(machine)) missing.set(machine, nowMs);
+    return nowMs - missing.get(machine)! >= t.graceMs;
+  }
+
+  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdApi; members: EtcdMemberInfo[]; listed: Set<string>; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
     const { clouds, client, log } = ctx;
     const zone = o.spec.dns.zone;
     const peer = (name: string) => `https://${name}.${zone}:2380`;
@@ -234,6 +283,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
         await d.events.record(o, 'Normal', 'MemberPromoted', `${action.machine} is a voting member`);
         return `promoted ${action.machine}`;
       case 'remove-member':
+        if (!ctx.listed.has(action.machine) && !dropletGone(o, action.machine)) {
+          return `waiting to confirm that the droplet of member ${action.machine} is gone (a listing did not show it)`;
+        }
         await client.memberRemove(ctx.healthyEp!, action.memberId);
         await d.events.record(o, 'Normal', 'MemberRemoved', `${action.machine}: ${action.why}`);
         return `removed member ${action.machine}`;
@@ -262,7 +314,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       return { requeueAfterMs: t.steadyMs };
     }
     const uid = o.metadata.uid!;
-    const left = await cleanupOwner(clouds, uid, { zone: o.spec.dns.zone, firewalls: [firewallSpec(o).name] });
+    const left = await cleanupOwner(clouds, uid, { zone: o.spec.dns.zone });
     if (left) {
       await status(o, [deleting(Reason.Deleting, `${left} droplets still being deleted`)]);
       return { requeueAfterMs: t.waitMs };
@@ -310,7 +362,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       return { requeueAfterMs: t.steadyMs };
     }
 
-    const droplets = (await clouds.droplets.withTags(ownerTag(uid))).map((x) => ({ ...x, machine: tagValue(x.tags, 'hardway:machine:') ?? x.name }));
+    const droplets = (await ownedMachines(clouds, uid, o.status?.members?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map((x) => ({ ...x, machine: tagValue(x.tags, 'hardway:machine:') ?? x.name }));
     const dnsComplete = await syncCloud(o, clouds, zone.id, droplets);
 
     const client = (d.etcdClient ?? ((tls, o) => new EtcdClient(tls, o)))({ ca: certs.ca.cert, cert: certs.operator.cert, key: certs.operator.key }, { timeoutMs: t.probeTimeoutMs });
@@ -344,7 +396,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       'observed',
     );
     const healthyEp = authority ? { ip: probeAddress(droplets.find((x) => x.machine === authority[0])!)!, dnsName: `${authority[0]}.${o.spec.dns.zone}` } : undefined;
-    const did = await execute(o, action, { clouds, ca: certs.ca, client, members: etcdMembers ?? [], healthyEp, log });
+    const missing = mem(uid).missingSince;
+    if (missing) for (const k of missing.keys()) if (droplets.some((x) => x.machine === k)) missing.delete(k); // listed again
+    const did = await execute(o, action, { clouds, ca: certs.ca, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, log });
     if (did) log.info({ action: action.kind }, did);
 
     // Status: machines as the tags say, members as etcd says, conditions from both.

@@ -1,15 +1,14 @@
 // Cloud steps every kind shares: owned DNS records brought to a wanted set, a firewall upserted by name,
 // a droplet created only after a lookup by tag found none, and cleanup by ownership. Each step is safe
 // to repeat after a crash at any point.
-import type { Droplet, DropletSpec, DnsRecordSpec, FirewallSpec } from '../../cloud/ports.ts';
-import { ownerTag, machineTag } from '../../cloud/tags.ts';
+import type { Droplet, DropletSpec, DnsRecordSpec, Firewall, FirewallSpec } from '../../cloud/ports.ts';
+import { ownerTag, machineTag, tagValue } from '../../cloud/tags.ts';
 import type { Clouds } from '../clouds.ts';
 import { canonical } from '../../api/canonical.ts';
 import { CloudError } from '../../cloud/errors.ts';
+import { firewallOverLimits, USER_DATA_MAX_BYTES } from '../../cloud/limits.ts';
 import type { KubeClient, KObject } from '../../kube/port.ts';
 import { Secrets } from '../../kube/resources.ts';
-
-export const recordOwner = (uid: string) => `owner:${uid}`;
 
 export interface RecordChange {
   created: DnsRecordSpec[];
@@ -18,18 +17,19 @@ export interface RecordChange {
 
 /**
  * Makes the owner's records exactly `wanted` (name, type and content; several records may share a
- * name, as round-robin does). Compares first: a converged zone costs one listing.
+ * name, as round-robin does). Compares first: a converged zone costs one listing. Records carry their
+ * owner's UID (the adapter marks them; see DnsRecordSpec.owner); a name held by a record someone else
+ * owns fails with RECORD_NOT_OWNED and that record is left as it is.
  */
-export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, wanted: Omit<DnsRecordSpec, 'tags'>[]): Promise<RecordChange> {
-  const owner = recordOwner(uid);
-  const existing = (await clouds.dns.listRecords(zoneId, { tag: owner })).data;
+export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, wanted: Omit<DnsRecordSpec, 'owner'>[]): Promise<RecordChange> {
+  const existing = (await clouds.dns.listRecords(zoneId, { owner: uid })).data;
   const key = (r: { name: string; type: string; content: string }) => `${r.name} ${r.type} ${r.content}`;
   const have = new Set(existing.map(key));
   const want = new Set(wanted.map(key));
   const change: RecordChange = { created: [], deleted: [] };
   for (const r of wanted) {
     if (have.has(key(r))) continue;
-    const spec = { ...r, tags: ['managed-by:hardway', owner] };
+    const spec = { ...r, owner: uid };
     await clouds.dns.createRecord(zoneId, spec);
     change.created.push(spec);
   }
@@ -41,14 +41,34 @@ export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, w
   return change;
 }
 
-/** Creates or updates the firewall named spec.name. Returns what it did. */
-export async function ensureFirewall(clouds: Clouds, spec: FirewallSpec): Promise<'created' | 'updated' | 'unchanged'> {
-  const existing = (await clouds.compute.listFirewalls()).data.find((f) => f.name === spec.name);
+/** Every tag a firewall names: the droplets it applies to and its rules' sources and destinations. */
+export const firewallTags = (spec: FirewallSpec): string[] => [...new Set([...spec.tags, ...[...spec.inbound, ...spec.outbound].flatMap((r) => r.targets.tags ?? [])])];
+
+/** Refuses, with DigitalOcean's limits in the message, a firewall DigitalOcean would refuse. */
+export function checkFirewallSpec(spec: FirewallSpec): void {
+  const rules = [...spec.inbound, ...spec.outbound];
+  const size = (t: FirewallSpec['inbound'][number]['targets']) => (t.addresses?.length ?? 0) + (t.tags?.length ?? 0) + (t.dropletIds?.length ?? 0) + (t.loadBalancerUids?.length ?? 0);
+  const over = firewallOverLimits({ dropletIds: 0, tags: spec.tags.length, rules: rules.length, largestTarget: Math.max(0, ...rules.map((r) => size(r.targets))) });
+  if (over.length) throw new Error(`firewall ${spec.name} would be over DigitalOcean's limits: ${over.join(', ')}`);
+}
+
+/** The owner's firewall: the one applied to its owner tag (names are not identities: two installations may pick the same). */
+export const ownedFirewall = (firewalls: Firewall[], uid: string): Firewall | undefined => firewalls.find((f) => f.tags.some((t) => t.toLowerCase() === ownerTag(uid)));
+
+/**
+ * Creates or updates the owner's firewall. Every tag it names is made to exist first: DigitalOcean refuses
+ * a firewall naming a tag that does not exist yet (see the fake's existingTag), and before the first
+ * droplet none does. Returns what it did.
+ */
+export async function ensureFirewall(clouds: Clouds, uid: string, spec: FirewallSpec): Promise<'created' | 'updated' | 'unchanged'> {
+  checkFirewallSpec(spec);
+  const existing = ownedFirewall((await clouds.compute.listFirewalls()).data, uid);
+  if (existing && existing.name === spec.name && canonical([existing.tags, existing.inbound, existing.outbound]) === canonical([spec.tags, spec.inbound, spec.outbound])) return 'unchanged';
+  for (const t of firewallTags(spec)) await clouds.compute.ensureTag(t);
   if (!existing) {
     await clouds.compute.createFirewall(spec);
     return 'created';
   }
-  if (canonical([existing.tags, existing.inbound, existing.outbound]) === canonical([spec.tags, spec.inbound, spec.outbound])) return 'unchanged';
   await clouds.compute.updateFirewall(existing.id, spec);
   return 'updated';
 }
@@ -60,9 +80,53 @@ export async function ensureFirewall(clouds: Clouds, spec: FirewallSpec): Promis
 export async function createMachineOnce(clouds: Clouds, uid: string, spec: DropletSpec): Promise<{ droplet: Droplet; created: boolean }> {
   const already = await clouds.droplets.withTags(ownerTag(uid), machineTag(spec.name));
   if (already.length) return { droplet: already[0]!, created: false };
-  // Whatever the outcome (a lost response may hide a droplet that was made), the next lookup must list.
-  const r = await clouds.compute.createDroplets([spec]).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
+  const size = Buffer.byteLength(spec.userData ?? '');
+  if (size > USER_DATA_MAX_BYTES) throw new MachineRefused(`user-data of ${spec.name} is ${size} bytes; DigitalOcean accepts at most ${USER_DATA_MAX_BYTES} (64 KiB); 'hardway render -f <manifests>' shows each node's size`);
+  // Whatever the outcome (a lost response may hide a droplet that was made), the next lookup must list;
+  // a droplet made counts as existing even while lists do not show it yet.
+  const r = await clouds.compute.createDroplets([spec]).catch((e: unknown) => {
+    clouds.droplets.invalidate(ownerTag(uid));
+    throw e;
+  });
+  clouds.droplets.createdDroplets(ownerTag(uid), r.data);
   return { droplet: r.data[0]!, created: true };
+}
+
+/**
+ * The owner's droplets as confirmed facts, one per machine. Lists are eventually consistent (a droplet
+ * can be missing for seconds: digitalocean/api-v2#202), so a droplet status last showed (`known` ids) that
+ * the listing lacks is asked for by id, and counts as gone only when DigitalOcean says 404. Where several
+ * droplets carry one machine tag (a create repeated after its answer was lost, or made while a list
+ * lagged), all but the oldest are deleted: each was listed, so each exists, and the oldest is the one the
+ * rest of the cluster has known longest.
+ */
+export async function ownedMachines(clouds: Clouds, uid: string, known: (number | undefined)[], removed: (duplicate: Droplet, kept: Droplet) => Promise<unknown>): Promise<Droplet[]> {
+  const all = [...(await clouds.droplets.withTags(ownerTag(uid)))];
+  for (const id of known) {
+    if (id === undefined || all.some((d) => d.id === id)) continue;
+    const d = (await clouds.compute.getDroplet(id)).data;
+    if (d && d.tags.some((t) => t.toLowerCase() === ownerTag(uid))) all.push(d);
+  }
+  const byMachine = new Map<string, Droplet[]>();
+  for (const d of all) {
+    const machine = tagValue(d.tags, 'hardway:machine:') ?? d.name;
+    byMachine.set(machine, [...(byMachine.get(machine) ?? []), d]);
+  }
+  const keep: Droplet[] = [];
+  for (const group of byMachine.values()) {
+    const [oldest, ...extra] = [...group].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
+    keep.push(oldest!);
+    for (const x of extra) {
+      await deleteMachine(clouds, uid, x.id);
+      await removed(x, oldest!);
+    }
+  }
+  return keep;
+}
+
+/** A machine that cannot be created as specified, known before asking DigitalOcean (it would refuse it too). */
+export class MachineRefused extends Error {
+  override name = 'MachineRefused';
 }
 
 /**
@@ -73,25 +137,26 @@ export async function createMachineOrForget(kube: KubeClient, owner: KObject, cl
   try {
     return await createMachineOnce(clouds, uid, spec);
   } catch (e) {
-    if (e instanceof CloudError && e.status >= 400 && e.status < 500) await kube.delete(Secrets, { namespace: owner.metadata.namespace, name: spec.name }).catch(() => undefined);
+    if (e instanceof MachineRefused || (e instanceof CloudError && e.status >= 400 && e.status < 500)) await kube.delete(Secrets, { namespace: owner.metadata.namespace, name: spec.name }).catch(() => undefined);
     throw e;
   }
 }
 
 /** Deletes a droplet; gone already is success. The owner's next lookup lists again. */
 export async function deleteMachine(clouds: Clouds, uid: string, dropletId: number): Promise<void> {
-  await clouds.compute.deleteDroplet(dropletId).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
+  await clouds.compute.deleteDroplet(dropletId).finally(() => clouds.droplets.deleted(ownerTag(uid), dropletId));
 }
 
 /**
- * Everything an owner has in the clouds, removed: its DNS records, firewalls by name, load balancers by
- * name, droplets by tag. Returns how many droplets are still there (deletion takes a moment).
+ * Everything an owner has in the clouds, removed: its DNS records, its firewall (applied to its owner
+ * tag), its load balancer (the one sending to its load-balancer tag), droplets by tag. Returns how many droplets are still there (deletion takes a moment).
  */
-export async function cleanupOwner(clouds: Clouds, uid: string, o: { zone?: string; firewalls?: string[]; loadBalancers?: string[] }): Promise<number> {
+export async function cleanupOwner(clouds: Clouds, uid: string, o: { zone?: string; loadBalancerTag?: string }): Promise<number> {
   const zone = o.zone ? (await clouds.dns.findZone(o.zone)).data : undefined;
-  if (zone) for (const r of (await clouds.dns.listRecords(zone.id, { tag: recordOwner(uid) })).data) await clouds.dns.deleteRecord(zone.id, r.id);
-  if (o.firewalls?.length) for (const f of (await clouds.compute.listFirewalls()).data.filter((f) => o.firewalls!.includes(f.name))) await clouds.compute.deleteFirewall(f.id);
-  if (o.loadBalancers?.length) for (const l of (await clouds.compute.listLoadBalancers()).data.filter((l) => o.loadBalancers!.includes(l.name))) await clouds.compute.deleteLoadBalancer(l.id);
+  if (zone) for (const r of (await clouds.dns.listRecords(zone.id, { owner: uid })).data) await clouds.dns.deleteRecord(zone.id, r.id);
+  const firewall = ownedFirewall((await clouds.compute.listFirewalls()).data, uid);
+  if (firewall) await clouds.compute.deleteFirewall(firewall.id);
+  if (o.loadBalancerTag) for (const l of (await clouds.compute.listLoadBalancers()).data.filter((l) => l.tag === o.loadBalancerTag)) await clouds.compute.deleteLoadBalancer(l.id);
   await clouds.compute.deleteDropletsByTag(ownerTag(uid));
   clouds.droplets.invalidate(ownerTag(uid));
   return (await clouds.droplets.withTags(ownerTag(uid))).length;

@@ -9,6 +9,7 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { PAUSED_ANNOTATION, Reason, ConditionType as T, formatProblems, type ConditionInput, type Problem } from '../../api/v1alpha1/index.ts';
 import { CloudError } from '../../cloud/errors.ts';
+import { MachineRefused } from './cloud.ts';
 import type { CloudFactory, Clouds } from '../clouds.ts';
 import { reportTerminal, type Observed } from '../status.ts';
 
@@ -105,9 +106,18 @@ export async function withCloudErrors(
   converge: () => Promise<ReconcileResult>,
 ): Promise<ReconcileResult> {
   const base = [NOT_PAUSED, NOT_DELETING];
+  const refused = async (message: string) => {
+    await x.report([...base, { type: T.MachinesProvisioned, status: 'False', reason: Reason.ProvisioningFailed, message }, { type: T.Ready, status: 'False', reason: Reason.ProvisioningFailed, message }]);
+    await d.events.record(o, 'Warning', Reason.ProvisioningFailed, message);
+  };
   try {
     return await converge();
   } catch (e) {
+    if (e instanceof MachineRefused) {
+      // Retrying cannot help until the spec changes (which wakes the object); look again slowly.
+      await refused(e.message);
+      return { requeueAfterMs: x.retryMs };
+    }
     if (!(e instanceof CloudError)) throw e;
     if (e.unauthorized) {
       const message = `the ${e.provider} token in Secret ${x.credentials} was refused (${e.detail})`;
@@ -125,11 +135,17 @@ export async function withCloudErrors(
       x.log.warn({ provider: e.provider, retryAfterSeconds: e.retryAfterSeconds }, 'rate limited; requeueing');
       return { requeueAfterMs: Math.max(1, e.retryAfterSeconds ?? 60) * 1000 };
     }
+    if (e.provider === 'cloudflare' && e.status >= 400 && e.status < 500 && !e.notFound) {
+      // A record Cloudflare will not take as asked (a foreign record on the name, a plan limit): retrying
+      // alone cannot help, so it is shown where people look, not only in the log.
+      const message = `${e.operation}: ${e.detail}`;
+      await x.report([...base, { type: T.DNSReady, status: 'False', reason: Reason.DNSRecordRefused, message }, { type: T.Ready, status: 'False', reason: Reason.DNSRecordRefused, message }]);
+      await d.events.record(o, 'Warning', Reason.DNSRecordRefused, message);
+      throw e;
+    }
     if (e.status === 422) {
       // DigitalOcean refused the machine (size, image or region not available, droplet limit): say so.
-      const message = `${e.operation}: ${e.detail}`;
-      await x.report([...base, { type: T.MachinesProvisioned, status: 'False', reason: Reason.ProvisioningFailed, message }, { type: T.Ready, status: 'False', reason: Reason.ProvisioningFailed, message }]);
-      await d.events.record(o, 'Warning', Reason.ProvisioningFailed, message);
+      await refused(`${e.operation}: ${e.detail}`);
       throw e;
     }
     throw e;

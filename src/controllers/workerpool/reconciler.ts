@@ -18,7 +18,7 @@ import { getOrCreateSecret, readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
-import { ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { ownedMachines, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
@@ -187,7 +187,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
         return { requeueAfterMs: t.waitMs };
       }
     }
-    const left = await cleanupOwner(clouds, uid, { firewalls: [workerFirewallName(o)] });
+    const left = await cleanupOwner(clouds, uid, {});
     if (left) {
       await status(o, [deleting(Reason.Deleting, `${left} droplets still being deleted`)]);
       return { requeueAfterMs: t.waitMs };
@@ -216,7 +216,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     if (newerThan(version, cp.spec.version)) {
       return waitFor({ type: T.ControlPlaneAvailable, status: 'False', reason: Reason.InvalidSpec, message: `spec.version ${version} is newer than ControlPlane ${cp.metadata.name}'s ${cp.spec.version}; kubelets may not be newer than the API server` });
     }
-    const machines = (await clouds.droplets.withTags(ownerTag(uid))).map(machineOf);
+    const machines = (await ownedMachines(clouds, uid, o.status?.machines?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map(machineOf);
     const caData = await readSecret(d.kube, ns, caSecretName(cp.metadata.name));
     const proxyData = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'kube-proxy'));
     const kubeletClient = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'apiserver-kubelet-client'));
@@ -286,7 +286,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const fw = workerFirewall(o, cp);
     const fingerprint = JSON.stringify([o.metadata.generation, cp.metadata.generation]);
     if (!m.lastSync || m.lastSync.fingerprint !== fingerprint || nowMs - m.lastSync.at >= t.cloudSyncMs) {
-      if ((await ensureFirewall(clouds, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+      if ((await ensureFirewall(clouds, uid, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
       m.lastSync = { fingerprint, at: nowMs };
     }
 
