@@ -76,3 +76,22 @@ export function startMember(node: RenderedNode, ip: string, root: string, hostsF
     },
   };
 }
+
+/**
+ * Polls a condition of etcd processes a test started, with a deadline (no event to wait on); on timeout the
+ * error carries the last failure and the tail of each member's log.
+ */
+export async function eventually<T>(running: RunningMember[], what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what}: not within ${ms} ms (${String(last)}); logs: ${running.map((m) => m.log.join('').slice(-800)).join('\n---\n')}`);
+}

@@ -9,7 +9,7 @@ import { renderEtcdMember } from '../../src/bootstrap/roles.ts';
 import { ensureCA, reconcileLeaves, issueLeaf } from '../../src/pki/certs.ts';
 import { etcdLeafSpecs, etcdPeerLeafSpecs, type MachineIdentity } from '../../src/pki/profiles.ts';
 import { realRenderContext } from '../helpers/cluster.ts';
-import { startMember, type RunningMember } from '../helpers/etcd.ts';
+import { startMember, eventually as eventuallyOf, type RunningMember } from '../helpers/etcd.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hardway-etcd-client-'));
 const running: RunningMember[] = [];
@@ -18,21 +18,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Polls a condition of processes we started, with a deadline (no event to wait on). */
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${what}: not within ${ms} ms (${String(last)}); logs: ${running.map((m) => m.log.join('').slice(-800)).join('\n---\n')}`);
-}
+const eventually = <T>(what: string, f: () => Promise<T | undefined>, ms?: number) => eventuallyOf(running, what, f, ms);
 
 test('health, status, alarms and membership (learner add, promote, remove) on a real etcd', { timeout: 120_000 }, async () => {
   const ctx = realRenderContext();

@@ -12,7 +12,7 @@ import { ensureCA, issueLeaf, type CertBundle } from '../../src/pki/certs.ts';
 import { etcdLeafSpecs, etcdPeerLeafSpecs, type MachineIdentity } from '../../src/pki/profiles.ts';
 import { issueEtcdMember, type EtcdCAs, type EtcdMemberCerts } from '../../src/pki/etcd.ts';
 import { realRenderContext } from '../helpers/cluster.ts';
-import { startMember, type RunningMember } from '../helpers/etcd.ts';
+import { startMember, eventually as eventuallyOf, type RunningMember } from '../helpers/etcd.ts';
 import { httpsGet } from '../helpers/https-get.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'hardway-etcd-peer-ca-'));
@@ -45,21 +45,7 @@ function start(m: MachineIdentity, cluster: MachineIdentity[], state: 'new' | 'e
   return r;
 }
 
-/** Polls a condition of processes we started, with a deadline (no event to wait on). */
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${what}: not within ${ms} ms (${String(last)}); logs: ${running.map((m) => m.log.join('').slice(-800)).join('\n---\n')}`);
-}
+const eventually = <T>(what: string, f: () => Promise<T | undefined>, ms?: number) => eventuallyOf(running, what, f, ms);
 
 const healthy = (m: MachineIdentity) => eventually(`${m.name} healthy`, async () => ((await client.health(ep(m))).healthy ? true : undefined));
 
