@@ -233,9 +233,43 @@ test('a pool newer than its control plane is refused with a clear reason', { tim
     const wp = h.workerPool('newer', 1);
     wp.spec.version = 'v1.35.1';
     await h.kube.create(WorkerPools, wp);
-    const o = await h.until('refused', () => (cond(h.get('WorkerPool', 'newer'), 'Ready')?.reason === 'InvalidSpec' ? h.get('WorkerPool', 'newer') : undefined));
-    assert.match(cond(o, 'Ready')!.message!, /newer than ControlPlane demo/);
+    const o = await h.until('refused', () => (cond(h.get('WorkerPool', 'newer'), 'Ready')?.reason === 'VersionChangeRefused' ? h.get('WorkerPool', 'newer') : undefined));
+    assert.match(cond(o, 'Ready')!.message!, /newer than the control plane's v1\.34\.\d+: kubelets may not be newer than the API server; upgrade the ControlPlane first/);
     assert.equal(h.droplets('newer-').length, 0);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('version gates: a minor downgrade is refused and held; a pool without a version follows the API servers as they run', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(1));
+    await h.kube.create(WorkerPools, h.workerPool('demo-general', 1));
+    await h.until('Ready', () => h.ready('ControlPlane', 'demo')() && h.ready('WorkerPool', 'demo-general')());
+    const version = (d: { tags: string[] }) => d.tags.find((t) => t.startsWith('hardway:version:'));
+    const cpBefore = h.droplets('demo-cp-').map((d) => d.id);
+
+    // v1.34 → v1.33: refused with the next step; nothing is replaced.
+    await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { version: 'v1.33.4' } });
+    const refused = await h.until('refused', () => (cond(h.get('ControlPlane', 'demo'), 'RollingOut')?.reason === 'VersionChangeRefused' ? h.get('ControlPlane', 'demo') : undefined));
+    assert.match(cond(refused, 'RollingOut')!.message!, /^v1\.34\.2 → v1\.33\.4: a Kubernetes minor is never downgraded; set spec\.version to a v1\.34\.x release$/);
+    assert.equal(cond(refused, 'Ready')!.reason, 'VersionChangeRefused');
+    assert.deepEqual(h.droplets('demo-cp-').map((d) => d.id), cpBefore);
+
+    // v1.34 → v1.35: the pool (no version of its own) gets no v1.35 node before every API server runs v1.35.
+    let early = false;
+    const watch = setInterval(() => {
+      const cpOld = h.droplets('demo-cp-').some((d) => version(d) === 'hardway:version:v1-34-2');
+      if (cpOld && h.droplets('demo-general-').some((d) => version(d) === 'hardway:version:v1-35-0')) early = true;
+    }, 5);
+    try {
+      await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { version: 'v1.35.0' } });
+      await h.until('pool rolled', () => h.droplets('demo-general-').length === 1 && h.droplets('demo-general-').every((d) => version(d) === 'hardway:version:v1-35-0') && h.ready('WorkerPool', 'demo-general')(), 90_000);
+    } finally {
+      clearInterval(watch);
+    }
+    assert.equal(early, false, 'no worker ran ahead of the API servers');
   } finally {
     await h.stop();
   }

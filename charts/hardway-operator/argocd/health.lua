@@ -14,6 +14,7 @@ local DEGRADED_REASONS = {
   CredentialsInvalid = true,  -- DigitalOcean or Cloudflare refused the token
   ProvisioningFailed = true,  -- DigitalOcean refused a droplet (size, image, region, droplet limit)
   DNSRecordRefused = true,    -- Cloudflare refused a record (a name another owner holds, a plan limit)
+  VersionChangeRefused = true, -- spec.version asks for an unsupported change (a minor down, two minors up)
 }
 
 local function conditionsByType(status)

@@ -102,6 +102,8 @@ export const Reason = {
   ProvisioningFailed: 'ProvisioningFailed',
   /** Cloudflare refused a record for good (a name held by a record this object does not own, a plan limit). */
   DNSRecordRefused: 'DNSRecordRefused',
+  /** spec.version asks for a change the version gates refuse; machines stay at the version they run. */
+  VersionChangeRefused: 'VersionChangeRefused',
   CredentialsNotFound: 'CredentialsNotFound',
   CredentialsInvalid: 'CredentialsInvalid',
   RateLimited: 'RateLimited',

@@ -24,9 +24,10 @@ import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { canonical } from '../../api/canonical.ts';
+import { controlPlaneVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
 import { ownedMachines, syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
@@ -208,6 +209,11 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const etcdDep = dependencyCondition({ kind: KIND, getDependency: d.getEtcd }, o)!;
     const etcd = d.getEtcd(`${ns}/${o.spec.etcdClusterRef.name}`);
     const machines = (await ownedMachines(clouds, uid, o.status?.machines?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map(machineOf);
+    // A version change the gates refuse is held at the newest version running and reported.
+    const runningVersions = machines.map((x) => x.version).filter((v): v is string => !!v);
+    const gate = controlPlaneVersionGate(runningVersions, o.spec.version);
+    const held = gate.ok ? undefined : heldVersion(runningVersions);
+    if (held) o = { ...o, spec: { ...o.spec, version: held } };
     const etcdCAData = etcd ? await readSecret(d.kube, ns, `${etcd.metadata.name}-etcd-ca`) : undefined;
     if ((etcdDep.status !== 'True' && machines.length === 0) || !etcd || !etcdCAData?.['tls.key']) {
       const why = etcdDep.status === 'True' ? { ...etcdDep, status: 'False' as const, reason: Reason.WaitingForEtcdCluster, message: `Secret ${o.spec.etcdClusterRef.name}-etcd-ca is not there yet` } : etcdDep;
@@ -360,7 +366,8 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         ? { type: T.CertificatesAvailable, status: 'True', reason: Reason.CertificatesExpiringSoon, message: `${first.name} expires ${first.notAfter.toISOString()}` }
         : { type: T.CertificatesAvailable, status: 'True', reason: Reason.CertificatesAvailable, message: `CA in Secret ${caSecretName(o.metadata.name)}; first expiry ${first.name} at ${first.notAfter.toISOString()}` };
     const iso = (x: Date) => x.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await status(o, [...base, etcdDep, certCondition, ...conditions], {
+    if (!gate.ok && held) await warnOncePerGeneration(d.events, m, o, Reason.VersionChangeRefused, gate.message);
+    await status(o, [...base, etcdDep, certCondition, ...showRefusal(conditions, gate)], {
       endpoint: `https://${host}:6443`,
       kubeconfigSecretRef: { name: kubeconfigSecretName(o.metadata.name) },
       ...(lowestVersion(after.map((x) => x.version)) ? { version: lowestVersion(after.map((x) => x.version)) } : {}),

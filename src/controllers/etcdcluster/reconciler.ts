@@ -22,7 +22,8 @@ import { issueEtcdMember, memberSecretData, memberFromSecretData, type EtcdCAs }
 import { renderEtcdMember } from '../../bootstrap/roles.ts';
 import type { Clouds } from '../clouds.ts';
 import { getOrCreateSecret, readSecret } from '../secrets.ts';
-import { prepare, withCloudErrors, terminalReporter, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { etcdVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
 import { ownedMachines, syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { plan, quorum, type Action, type MachineView, type MemberView } from './plan.ts';
@@ -71,6 +72,8 @@ interface Probe {
 
 interface Memory {
   unhealthySince: Map<string, number>;
+  /** The generation a Warning was last recorded for (warnOncePerGeneration). */
+  warnedGeneration?: number;
   /** Members whose droplet a listing did not show, since when (only used when status has no droplet id). */
   missingSince?: Map<string, number>;
   lastCloudSync?: { fingerprint: string; at: number };
@@ -363,6 +366,11 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     }
 
     const droplets = (await ownedMachines(clouds, uid, o.status?.members?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map((x) => ({ ...x, machine: tagValue(x.tags, 'hardway:machine:') ?? x.name }));
+    // A version change the gates refuse is held at the newest version running and reported.
+    const runningVersions = droplets.map((x) => tagValue(x.tags, 'hardway:version:')).filter((v): v is string => !!v);
+    const gate = etcdVersionGate(runningVersions, o.spec.version);
+    const held = gate.ok ? undefined : heldVersion(runningVersions);
+    if (held) o = { ...o, spec: { ...o.spec, version: held } };
     const dnsComplete = await syncCloud(o, clouds, zone.id, droplets);
 
     const client = (d.etcdClient ?? ((tls, o) => new EtcdClient(tls, o)))({ ca: certs.ca.cert, cert: certs.operator.cert, key: certs.operator.key }, { timeoutMs: t.probeTimeoutMs });
@@ -434,7 +442,8 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       alarms: authority?.[1].alarms,
     });
     const voting = members?.filter((x) => !x.isLearner) ?? [];
-    await status(o, [...base, certCondition, ...conditions], {
+    if (!gate.ok && held) await warnOncePerGeneration(d.events, m, o, Reason.VersionChangeRefused, gate.message);
+    await status(o, [...base, certCondition, ...showRefusal(conditions, gate)], {
       members: statusMembers,
       clientEndpoints: statusMembers.map((x) => `https://${x.dnsName}:2379`),
       caSecretRef: { name: `${o.metadata.name}-etcd-ca` },

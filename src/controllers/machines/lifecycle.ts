@@ -165,8 +165,17 @@ export class UnhealthyClock {
   }
 }
 
+/** A Warning event once per generation of the object: a refused change is reported once, not on every visit. */
+export async function warnOncePerGeneration(events: EventRecorder, m: { warnedGeneration?: number }, o: Observed, reason: string, message: string): Promise<void> {
+  if (m.warnedGeneration === o.metadata.generation) return;
+  m.warnedGeneration = o.metadata.generation;
+  await events.record(o, 'Warning', reason, message);
+}
+
 /** What a node-running controller remembers per object between reconciles (lost on restart, by design). */
 export interface NodeMemory {
+  /** The generation a Warning was last recorded for (warnOncePerGeneration). */
+  warnedGeneration?: number;
   unhealthy: UnhealthyClock;
   /** Fingerprint and time of the last DNS/firewall sync. */
   lastSync?: { fingerprint: string; at: number };

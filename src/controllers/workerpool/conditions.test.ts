@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { workerPoolConditions, newerThan, type WorkerPoolFacts } from './reconciler.ts';
+import { workerPoolConditions, type WorkerPoolFacts } from './reconciler.ts';
 
 const facts = (o: Partial<WorkerPoolFacts>): WorkerPoolFacts => ({
   replicas: 2,
@@ -33,11 +33,4 @@ test('worker-pool conditions: NodesReady from the workload API, grace, and Ready
     ['control plane not Ready', facts({ dependency: { type: 'ControlPlaneAvailable', status: 'False', reason: 'WaitingForControlPlane', message: 'ControlPlane demo is not Ready' } }), 'Ready', 'False WaitingForControlPlane: ControlPlane demo is not Ready'],
   ];
   for (const [name, f, type, want] of table) assert.equal(pick(f, type), want, name);
-});
-
-test('kubelet versions may not be newer than the API server', () => {
-  assert.equal(newerThan('v1.35.0', 'v1.34.9'), true);
-  assert.equal(newerThan('v1.34.10', 'v1.34.9'), true);
-  assert.equal(newerThan('v1.34.2', 'v1.34.2'), false);
-  assert.equal(newerThan('v1.33.9', 'v1.34.0'), false);
 });

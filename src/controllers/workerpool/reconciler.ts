@@ -18,9 +18,10 @@ import { getOrCreateSecret, readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
+import { workerVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
 import { ownedMachines, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { clusterNetwork } from '../controlplane/reconciler.ts';
@@ -68,14 +69,6 @@ export function workerFirewall(o: Obj, cp: CP): FirewallSpec {
     ],
     outbound: (['tcp', 'udp', 'icmp'] as const).map((protocol) => ({ protocol, ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } })),
   };
-}
-
-/** Whether version a is newer than b (v1.34.2 vs v1.33.9). */
-export function newerThan(a: string, b: string): boolean {
-  const p = (v: string) => v.replace(/^v/, '').split('.').map(Number);
-  const [x, y] = [p(a), p(b)];
-  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
-  return false;
 }
 
 /** Where the operator reaches the workload API: a running control-plane node, verified as the endpoint. */
@@ -208,15 +201,23 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const now = d.now();
     const nowMs = now.getTime();
     const zone = cp.spec.dns.zone;
-    const version = o.spec.version ?? cp.spec.version;
     const waitFor = async (c: ConditionInput) => {
       await status(o, [...base, c, { type: T.Ready, status: 'False', reason: c.reason, message: c.message }]);
       return { requeueAfterMs: t.steadyMs };
     };
-    if (newerThan(version, cp.spec.version)) {
-      return waitFor({ type: T.ControlPlaneAvailable, status: 'False', reason: Reason.InvalidSpec, message: `spec.version ${version} is newer than ControlPlane ${cp.metadata.name}'s ${cp.spec.version}; kubelets may not be newer than the API server` });
-    }
     const machines = (await ownedMachines(clouds, uid, o.status?.machines?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map(machineOf);
+    // Workers follow the control plane as it runs (its nodes' versions), not as its spec asks: a pool
+    // without a version of its own moves only once every API server has. A change the gates refuse is held
+    // at the newest version the pool runs; with nothing running yet, nothing is created.
+    const cpRunning = (cp.status?.machines ?? []).map((x) => x.version).filter((v): v is string => !!v);
+    const cpVersions = cpRunning.length ? cpRunning : [cp.spec.version];
+    const wanted = o.spec.version ?? lowestVersion(cpVersions)!;
+    const poolRunning = machines.map((x) => x.version).filter((v): v is string => !!v);
+    const gate = workerVersionGate(poolRunning, cpVersions, wanted);
+    const held = gate.ok ? undefined : heldVersion(poolRunning);
+    if (!gate.ok && !held) return waitFor({ type: T.RollingOut, status: 'False', reason: Reason.VersionChangeRefused, message: gate.message });
+    if (!gate.ok) await warnOncePerGeneration(d.events, m, o, Reason.VersionChangeRefused, gate.message);
+    const version = held ?? wanted;
     const caData = await readSecret(d.kube, ns, caSecretName(cp.metadata.name));
     const proxyData = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'kube-proxy'));
     const kubeletClient = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'apiserver-kubelet-client'));
@@ -307,7 +308,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
       previous: getCondition(o.status?.conditions, T.NodesReady),
       decision,
     });
-    await status(o, [...base, ...conditions], {
+    await status(o, [...base, ...showRefusal(conditions, gate)], {
       ...(lowestVersion(after.map((x) => x.version)) ? { version: lowestVersion(after.map((x) => x.version)) } : {}),
       endpoint: `https://${cp.spec.endpoint.host}:6443`,
       machines: after.map((x) => {
