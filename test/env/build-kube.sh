@@ -6,6 +6,9 @@
 # golang-github-modern-go-reflect2-dev, golang-github-json-iterator-go-dev, and a deb-src entry.
 set -euo pipefail
 
+# The other cached binary the tests run: etcd 3.5 (seconds; reused when present).
+bash "$(dirname "$0")/fetch-etcd.sh"
+
 cache="${HARDWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardway}"
 bin="$cache/kubernetes/bin"
 want=(kube-apiserver kube-controller-manager kubectl)

@@ -1,4 +1,4 @@
-// A real Kubernetes control plane for tests, on loopback: Debian's etcd, and kube-apiserver plus
+// A real Kubernetes control plane for tests, on loopback: etcd 3.5 (test/env/fetch-etcd.sh), and kube-apiserver plus
 // kube-controller-manager built by test/env/build-kube.sh. Free ports, a generated CA and serving
 // certificate, and a static admin token; tests get a kubeconfig file.
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
@@ -10,11 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, homedir } from 'node:os';
 import path from 'node:path';
 
-export const kubeBinDir = path.join(
-  process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway'),
-  'kubernetes/bin',
-);
+const cacheDir = process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway');
+export const kubeBinDir = path.join(cacheDir, 'kubernetes/bin');
 export const kubectlPath = path.join(kubeBinDir, 'kubectl');
+/**
+ * etcd 3.5 from Debian unstable, cached by test/env/fetch-etcd.sh (the operator deploys 3.5 and 3.6;
+ * bookworm's own etcd is 3.4). Every real etcd in the tests, the sandbox and the management cluster is this one.
+ */
+export const etcdPath = path.join(cacheDir, 'etcd/bin/etcd');
 
 export function kubeBinariesPresent(): boolean {
   return ['kube-apiserver', 'kube-controller-manager', 'kubectl'].every((b) => existsSync(path.join(kubeBinDir, b)));
@@ -134,7 +137,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   if (!etcdUrl) {
     const [client, peer] = [await freePort(), await freePort()];
     etcdUrl = `http://127.0.0.1:${client}`;
-    etcd = run('etcd', 'etcd', [
+    etcd = run('etcd', etcdPath, [
       '--name=test',
       `--data-dir=${path.join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`,

@@ -1,13 +1,14 @@
-// Real etcd members (Debian's etcd-server) started from rendered user-data: the files go under a private
+// Real etcd members (etcd 3.5, Debian unstable's etcd-server: test/env/fetch-etcd.sh) started from rendered user-data: the files go under a private
 // root, the rendered unit's ExecStart runs with the node's environment filled in.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { RenderedNode } from '../../src/bootstrap/roles.ts';
+import { etcdPath } from '../env/cluster.ts';
 
 export function requireEtcd(): void {
-  const r = spawnSync('etcd', ['--version'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error('etcd is not installed: run test/env/setup.sh (Debian package etcd-server). These tests need a real etcd.');
+  const r = spawnSync(etcdPath, ['--version'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`etcd 3.5 is not at ${etcdPath}: run test/env/setup.sh (test/env/fetch-etcd.sh). These tests need a real etcd.`);
 }
 
 /** ExecStart of a rendered unit as an argument list, with the node's environment filled in. */
@@ -58,8 +59,8 @@ export function startMember(node: RenderedNode, ip: string, root: string, hostsF
     writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
   }
   const proc = hostsFile
-    ? spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', 'sh', '-c', `mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec etcd "$@"`, hostsFile, resolv, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('setpriv', ['--pdeathsig', 'KILL', 'etcd', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', 'sh', '-c', `mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"`, hostsFile, resolv, etcdPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('setpriv', ['--pdeathsig', 'KILL', etcdPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   proc.stdout!.on('data', (d) => log.push(String(d)));
   proc.stderr!.on('data', (d) => log.push(String(d)));

@@ -1,7 +1,7 @@
 // The node simulator: when a fake droplet becomes active, boot it the way cloud-init would, from its
 // user-data, on the droplet's loopback addresses (private 127.1x.x.y, public 127.2x.x.y), in mount
 // namespaces whose /etc/hosts follows the fake Cloudflare zone:
-// - etcd members: Debian's etcd from the rendered unit (test/helpers/etcd.ts), listening on both addresses
+// - etcd members: etcd 3.5 (Debian unstable's, cached by test/env/fetch-etcd.sh) from the rendered unit (test/helpers/etcd.ts), listening on both addresses
 //   as the unit says.
 // - control-plane nodes: the real kube-apiserver and kube-controller-manager (v1.20.2) against the etcd
 //   members, plus stand-ins for kube-scheduler, kubelet and kube-proxy (test/helpers/kube-node.ts).

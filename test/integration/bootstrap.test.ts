@@ -136,7 +136,7 @@ test('a real 3-member etcd cluster runs from the rendered unit and the issued ce
   const members: RunningMember[] = [];
   try {
     for (const [i, m] of cluster.entries()) {
-      const rendered = renderEtcdMember({ member: m, cluster, token: 'test-cluster', state: 'new', version: '3.4.23', certs: { ca: ca.cert, peerCA: peerCA.cert, server: leaves[`etcd-server-${m.name}`]!, peer: leaves[`etcd-peer-${m.name}`]! } });
+      const rendered = renderEtcdMember({ member: m, cluster, token: 'test-cluster', state: 'new', version: '3.5.30', certs: { ca: ca.cert, peerCA: peerCA.cert, server: leaves[`etcd-server-${m.name}`]!, peer: leaves[`etcd-peer-${m.name}`]! } });
       // Every file the node would receive goes under its root; etcd runs with the rendered unit's flags.
       members.push(startMember(rendered, m.address, path.join(work, `etcd-${i}`)));
     }

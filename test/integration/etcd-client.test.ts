@@ -33,10 +33,10 @@ test('health, status, alarms and membership (learner add, promote, remove) on a 
   const ep = (m: MachineIdentity): EtcdEndpoint => ({ ip: m.address, dnsName: m.address });
 
   // A one-member cluster: the seed.
-  running.push(startMember(renderEtcdMember({ member: first, cluster: [first], token: 't', state: 'new', version: '3.4.23', certs: certs(first) }), first.address, path.join(work, 'm1')));
+  running.push(startMember(renderEtcdMember({ member: first, cluster: [first], token: 't', state: 'new', version: '3.5.30', certs: certs(first) }), first.address, path.join(work, 'm1')));
   await eventually('seed healthy', async () => ((await client.health(ep(first))).healthy ? true : undefined));
   const status = await client.status(ep(first));
-  assert.match(status.version, /^3\.4\./);
+  assert.match(status.version, /^3\.5\./);
   assert.equal(status.leaderId, status.memberId, 'a single member leads itself');
   assert.deepEqual(await client.alarms(ep(first)), []);
   const [seed] = await client.memberList(ep(first));
@@ -51,7 +51,7 @@ test('health, status, alarms and membership (learner add, promote, remove) on a 
   assert.equal(listed.length, 2);
   assert.equal(listed.find((m) => m.id === added.id)!.name, '', 'not started yet: no name');
   running.push(
-    startMember(renderEtcdMember({ member: second, cluster: [first, second], token: 't', state: 'existing', version: '3.4.23', certs: certs(second) }), second.address, path.join(work, 'm2')),
+    startMember(renderEtcdMember({ member: second, cluster: [first, second], token: 't', state: 'existing', version: '3.5.30', certs: certs(second) }), second.address, path.join(work, 'm2')),
   );
   await eventually('learner started', async () => ((await client.memberList(ep(first))).find((m) => m.id === added.id)?.name === 'm2' ? true : undefined));
   // etcd refuses to promote a learner that has not caught up; retry until it accepts.
@@ -80,7 +80,7 @@ test('TLS: the server is verified against the name it was issued for; strangers 
   const m: MachineIdentity = { name: 'tls', address: 'tls-member.example.com' };
   const leaves = { ...reconcileLeaves({}, etcdLeafSpecs([m]), ca, ctx).bundles, ...reconcileLeaves({}, etcdPeerLeafSpecs([m]), peerCA, ctx).bundles };
   // The member listens on 127.0.0.7 but its certificate names tls-member.example.com (and 127.0.0.1/localhost).
-  const node = renderEtcdMember({ member: { ...m, address: '127.0.0.7' }, cluster: [{ ...m, address: '127.0.0.7' }], token: 't', state: 'new', version: '3.4.23', certs: { ca: ca.cert, peerCA: peerCA.cert, server: leaves['etcd-server-tls']!, peer: leaves['etcd-peer-tls']! } });
+  const node = renderEtcdMember({ member: { ...m, address: '127.0.0.7' }, cluster: [{ ...m, address: '127.0.0.7' }], token: 't', state: 'new', version: '3.5.30', certs: { ca: ca.cert, peerCA: peerCA.cert, server: leaves['etcd-server-tls']!, peer: leaves['etcd-peer-tls']! } });
   running.push(startMember(node, '127.0.0.7', path.join(work, 'tls')));
   const op = leaves['etcd-client-operator']!;
   const client = new EtcdClient({ ca: ca.cert, cert: op.cert, key: op.key }, { timeoutMs: 2000 });

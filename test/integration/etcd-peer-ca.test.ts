@@ -39,7 +39,7 @@ function legacyCerts(m: MachineIdentity): EtcdMemberCerts {
 }
 
 function start(m: MachineIdentity, cluster: MachineIdentity[], state: 'new' | 'existing', c: EtcdMemberCerts): RunningMember {
-  const node = renderEtcdMember({ member: m, cluster, token: 'peer-ca', state, version: '3.4.23', certs: { ca: c.clientCA, peerCA: c.peerCA, server: c.server, peer: c.peer } });
+  const node = renderEtcdMember({ member: m, cluster, token: 'peer-ca', state, version: '3.5.30', certs: { ca: c.clientCA, peerCA: c.peerCA, server: c.server, peer: c.peer } });
   const r = startMember(node, m.address, path.join(work, m.name));
   running.push(r);
   return r;
