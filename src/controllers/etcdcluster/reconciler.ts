@@ -195,8 +195,6 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     }
   }
 
-  const firewallSpec = etcdFirewallSpec;
-
   /** A-records per member and the firewall: checked when machines change, else every cloudSyncMs. */
   async function syncCloud(o: Obj, clouds: Clouds, zoneId: string, machines: (Droplet & { machine: string })[]): Promise<boolean> {
     const m = mem(o.metadata.uid!);
@@ -210,7 +208,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const change = await syncRecords(clouds, zoneId, o.metadata.uid!, wanted);
     for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
     for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} (member removed)`);
-    const fw = firewallSpec(o);
+    const fw = etcdFirewallSpec(o);
     if ((await ensureFirewall(clouds, o.metadata.uid!, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
     // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
     m.lastCloudSync = { fingerprint, at: nowMs };
