@@ -161,9 +161,8 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
    * their peer certificates, read from their Secrets: while one of them predates the peer CA (or has no
    * Secret), the new member also trusts the etcd CA there and presents a chain the old members accept.
    */
-  async function memberCertificates(o: Obj, ca: CertBundle, name: string, cluster: string[]) {
+  async function memberCertificates(o: Obj, cas: EtcdCAs, name: string, cluster: string[]) {
     const ctx: PkiContext = { ...d.pki, now: d.now() };
-    const cas: EtcdCAs = { etcd: ca, peer: await authority(o, 'peer') };
     const address = `${name}.${o.spec.dns.zone}`;
     const others = cluster.filter((n) => n !== name);
     const peers = await Promise.all(others.map(async (n) => (await readSecret(d.kube, o.metadata.namespace, n))?.['peer.crt']));
@@ -215,9 +214,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return complete;
   }
 
-  async function createMachine(o: Obj, clouds: Clouds, ca: CertBundle, name: string, cluster: string[], state: 'new' | 'existing', log: Logger): Promise<Droplet> {
+  async function createMachine(o: Obj, clouds: Clouds, cas: EtcdCAs, name: string, cluster: string[], state: 'new' | 'existing', log: Logger): Promise<Droplet> {
     const zone = o.spec.dns.zone;
-    const certs = await memberCertificates(o, ca, name, cluster);
+    const certs = await memberCertificates(o, cas, name, cluster);
     const node = renderEtcdMember({
       member: { name, address: `${name}.${zone}` },
       cluster: cluster.map((n) => ({ name: n, address: `${n}.${zone}` })),
@@ -258,19 +257,19 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return nowMs - missing.get(machine)! >= t.graceMs;
   }
 
-  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; ca: CertBundle; client: EtcdApi; members: EtcdMemberInfo[]; listed: Set<string>; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
+  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; cas: EtcdCAs; client: EtcdApi; members: EtcdMemberInfo[]; listed: Set<string>; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
     const { clouds, client, log } = ctx;
     const zone = o.spec.dns.zone;
     const peer = (name: string) => `https://${name}.${zone}:2380`;
     switch (action.kind) {
       case 'create-seed': {
         const name = dropletName(o.metadata.name, 'EtcdCluster', d.randomBytes(5));
-        await createMachine(o, clouds, ctx.ca, name, [name], 'new', log);
+        await createMachine(o, clouds, ctx.cas, name, [name], 'new', log);
         return `creating the first member ${name}`;
       }
       case 'create-machine': {
         const cluster = ctx.members.map((m) => machineOf(m.peerURLs[0]!));
-        await createMachine(o, clouds, ctx.ca, action.machine, cluster, 'existing', log);
+        await createMachine(o, clouds, ctx.cas, action.machine, cluster, 'existing', log);
         return `creating member ${action.machine}`;
       }
       case 'add-member': {
@@ -404,7 +403,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const healthyEp = authority ? { ip: probeAddress(droplets.find((x) => x.machine === authority[0])!)!, dnsName: `${authority[0]}.${o.spec.dns.zone}` } : undefined;
     const missing = mem(uid).missingSince;
     if (missing) for (const k of missing.keys()) if (droplets.some((x) => x.machine === k)) missing.delete(k); // listed again
-    const did = await execute(o, action, { clouds, ca: certs.ca, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, log });
+    const did = await execute(o, action, { clouds, cas: { etcd: certs.ca, peer: certs.peerCA }, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, log });
     if (did) log.info({ action: action.kind }, did);
 
     // Status: machines as the tags say, members as etcd says, conditions from both.
