@@ -100,6 +100,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
             ...common,
             get: (key) => informer.get(key) as never,
             dependents: referring('ControlPlane', 'etcdClusterRef'),
+            endpointUsers: (namespace, name) => informers.get('ControlPlane')!.list(namespace).filter((x) => (x.spec as { etcdClusterRef?: { name?: string } } | undefined)?.etcdClusterRef?.name === name) as never,
             timing: { unhealthyAfterMs: cfg.etcdReplaceUnhealthySeconds * 1000, ...deps.etcdTiming },
           })
         : k.def.kind === 'ControlPlane'

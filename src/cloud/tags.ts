@@ -16,6 +16,12 @@ export const clusterTag = (controlPlaneUid: string): string => `hardway:cluster:
 /** Control-plane droplets behind the load balancer carry it; taking it off takes a node out of rotation. */
 export const loadBalancerTag = (controlPlaneUid: string): string => `hardway:lb:${controlPlaneUid}`;
 
+/**
+ * On control-plane droplets given the etcd cluster endpoint (`<etcd>-etcd.<zone>`, whose records follow the
+ * members) rather than members' names: those without it are stale once the EtcdCluster publishes one.
+ */
+export const ETCD_ENDPOINT_TAG = 'hardway:etcd-endpoint:cluster';
+
 /** Put on a droplet whose removal has started (out of rotation, draining): a level the next reconcile reads. */
 export const REMOVING_TAG = 'hardway:removing';
 

@@ -147,6 +147,15 @@ export class EtcdClient {
     await this.call(ep, 'POST', '/v3/cluster/member/remove', { ID: toDecimalId(idHex) });
   }
 
+  /**
+   * Hands leadership to another voting member; only the leader accepts it ("etcdserver: not leader"), and
+   * it answers once the transferee leads (MoveLeader in server/etcdserver/api/v3rpc/maintenance.go and
+   * server/etcdserver/server.go, etcd v3.5.21).
+   */
+  async moveLeader(leader: EtcdEndpoint, targetHex: string): Promise<void> {
+    await this.call(leader, 'POST', '/v3/maintenance/transfer-leadership', { targetID: toDecimalId(targetHex) });
+  }
+
   /** Promotes a learner; etcd refuses while it is not caught up with the leader. */
   async memberPromote(ep: EtcdEndpoint, idHex: string): Promise<void> {
     await this.call(ep, 'POST', '/v3/cluster/member/promote', { ID: toDecimalId(idHex) });

@@ -5,6 +5,7 @@
 // the peer port, which serves raft and the whole v3 gRPC API. etcd reads every certificate of a trusted-CA
 // file into its pool (NewCertPool in client/pkg/tlsutil/tlsutil.go, etcd v3.5.21), so a file may hold two
 // CAs. Pure: randomness and clock come in through PkiContext.
+import { X509Certificate } from 'node:crypto';
 import { crossSign, issueLeaf, issuedBy, type CertBundle, type PkiContext } from './certs.ts';
 import { etcdLeafSpecs, etcdPeerLeafSpecs, type MachineIdentity } from './profiles.ts';
 
@@ -66,4 +67,9 @@ export function memberFromSecretData(data: Record<string, string>): EtcdMemberCe
     server: { cert: data['server.crt']!, key: data['server.key']!, ca: clientCA },
     peer: { cert: data['peer.crt']!, key: data['peer.key']!, ca: peerCA },
   };
+}
+
+/** Whether a server certificate (PEM, leaf first) is valid for a host name, as a TLS client checks it. */
+export function certificateServes(certPem: string, host: string): boolean {
+  return new X509Certificate(certPem).checkHost(host) !== undefined;
 }

@@ -6,6 +6,11 @@ export interface MachineIdentity {
   name: string;
   /** Where the machine is reached: its DNS name in the zone (tests may use an IP). */
   address: string;
+  /**
+   * Further names its server certificate carries. An etcd member's: the cluster endpoint
+   * `<cluster>-etcd.<zone>`, the name API servers reach whichever members there are by.
+   */
+  aliases?: string[];
 }
 
 const LOOPBACK = ['localhost', '127.0.0.1'];
@@ -21,7 +26,7 @@ export function etcdLeafSpecs(members: MachineIdentity[]): Record<string, LeafSp
     'etcd-client-apiserver': { commonName: 'kube-apiserver-etcd-client', usages: ['client'] },
     'etcd-client-operator': { commonName: 'hardway-operator', usages: ['client'] },
   };
-  for (const m of members) specs[`etcd-server-${m.name}`] = { commonName: m.name, names: [m.address, ...LOOPBACK], usages: ['server', 'client'] };
+  for (const m of members) specs[`etcd-server-${m.name}`] = { commonName: m.name, names: [m.address, ...(m.aliases ?? []), ...LOOPBACK], usages: ['server', 'client'] };
   return specs;
 }
 

@@ -367,3 +367,56 @@ test('certificates never silently expire: nodes are replaced before a third of t
     await h.stop();
   }
 });
+
+test('etcd endpoints: nodes given member names are reported stale once the cluster endpoint exists and replaced; a version change waits for etcd to settle', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  const etcdStatus = async (patch: Record<string, unknown>) => {
+    const e = await h.kube.get<Obj>(EtcdClusters, { namespace: 'ns', name: 'demo' });
+    await h.kube.applyStatus(EtcdClusters, e.metadata, { observedGeneration: e.metadata.generation, clientEndpoints: ['https://demo-etcd-aaaaa.example.com:2379'], ...patch }, { fieldManager: 'test' });
+  };
+  const ready = (message = '3/3 members healthy') => [
+    { type: 'Ready', status: 'True', reason: 'Ready', message, lastTransitionTime: new Date().toISOString() },
+    { type: 'EtcdClusterHealthy', status: 'True', reason: 'Healthy', message, lastTransitionTime: new Date().toISOString() },
+  ];
+  const servers = (d: { userData?: string }) => d.userData?.match(/--etcd-servers=(\S+)/)?.[1];
+  try {
+    // An EtcdCluster from before the cluster endpoint: nodes get its members' names.
+    await etcdStatus({ clientEndpoint: null, conditions: ready() });
+    await h.kube.create(ControlPlanes, h.controlPlane(2));
+    await h.until('Ready', h.ready('ControlPlane', 'demo'));
+    const legacy = h.droplets('demo-cp-');
+    assert.deepEqual(legacy.map(servers), ['https://demo-etcd-aaaaa.example.com:2379', 'https://demo-etcd-aaaaa.example.com:2379']);
+    assert.deepEqual(h.get('ControlPlane', 'demo')!.status!.staleEtcdEndpoints, []);
+
+    // It publishes its cluster endpoint (a member carrying the name joined): both nodes are stale, and replaced.
+    await etcdStatus({ clientEndpoint: 'https://demo-etcd.example.com:2379', conditions: ready() });
+    const stale = await h.until('stale reported', () => {
+      const cp = h.get('ControlPlane', 'demo');
+      return (cp?.status?.staleEtcdEndpoints as string[] | undefined)?.length ? cp : undefined;
+    });
+    assert.equal(stale.status!.etcdEndpoint, 'https://demo-etcd.example.com:2379');
+    assert.match(cond(stale, 'RollingOut')!.message!, /reach etcd by member names/);
+    await h.until('refreshed', () => {
+      const cp = h.ready('ControlPlane', 'demo')();
+      return cp && (cp.status!.staleEtcdEndpoints as string[]).length === 0 && h.droplets('demo-cp-').length === 2 && h.droplets('demo-cp-').every((d) => !legacy.some((l) => l.id === d.id)) ? cp : undefined;
+    }, 60_000);
+    for (const d of h.droplets('demo-cp-')) {
+      assert.equal(servers(d), 'https://demo-etcd.example.com:2379');
+      assert.ok(d.tags.includes('hardway:etcd-endpoint:cluster'));
+    }
+
+    // Upgrade order: while the EtcdCluster rolls (serving, not Ready), a Kubernetes version change waits.
+    const nodes = h.droplets('demo-cp-').map((d) => d.id);
+    await etcdStatus({ clientEndpoint: 'https://demo-etcd.example.com:2379', conditions: [{ ...ready()[0], status: 'False', reason: 'RollingOut', message: 'replacing members with etcd 3.5.22' }, ready()[1]] });
+    await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { version: 'v1.34.3' } });
+    const waiting = await h.until('waits for etcd', () => (cond(h.get('ControlPlane', 'demo'), 'RollingOut')?.reason === 'WaitingForEtcdCluster' ? h.get('ControlPlane', 'demo') : undefined));
+    assert.match(cond(waiting, 'RollingOut')!.message!, /^Kubernetes v1\.34\.3 waits for EtcdCluster demo to finish its changes/);
+    assert.equal(cond(waiting, 'EtcdAvailable')!.status, 'True', 'an etcd that serves while it rolls is available');
+    assert.deepEqual(h.droplets('demo-cp-').map((d) => d.id), nodes, 'nothing replaced while etcd rolls');
+    await etcdStatus({ clientEndpoint: 'https://demo-etcd.example.com:2379', conditions: ready() });
+    await h.until('rolled after etcd', () => h.droplets('demo-cp-').length === 2 && h.droplets('demo-cp-').every((d) => d.tags.includes('hardway:version:v1-34-3')) && h.ready('ControlPlane', 'demo')(), 60_000);
+    assert.deepEqual(h.compute.violations, []);
+  } finally {
+    await h.stop();
+  }
+});

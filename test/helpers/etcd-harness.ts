@@ -19,7 +19,7 @@ import { sampleOf } from './samples.ts';
 
 export type Cluster = EtcdCluster & Observed;
 
-export const FAST: Partial<EtcdTiming> = { waitMs: 300, steadyMs: 1_000, unhealthyAfterMs: 4_000, graceMs: 3_000, probeTimeoutMs: 1_000, cloudSyncMs: 60_000 };
+export const FAST: Partial<EtcdTiming> = { waitMs: 300, steadyMs: 1_000, unhealthyAfterMs: 4_000, graceMs: 3_000, probeTimeoutMs: 1_000, cloudSyncMs: 60_000, endpointDrainMs: 1_000, joinTimeoutMs: 60_000, joinBackoffMs: 1_000 };
 
 export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDelayMs?: number; dependents?: () => string[] } = {}) {
   const root = mkdtempSync(path.join(tmpdir(), 'hardway-etcd-harness-'));

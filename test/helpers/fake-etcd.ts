@@ -52,6 +52,8 @@ interface Cluster {
   members: Member[];
   raftIndex: number;
   alarms: { memberId: string; alarm: string }[];
+  /** The member leadership was moved to (it leads while it runs). */
+  leaderId?: string;
 }
 
 /** One droplet's etcd process. */
@@ -120,6 +122,7 @@ export class FakeEtcd {
     memberAdd: async (ep, peerURL, learner = true) => this.memberAdd(ep, peerURL, learner),
     memberPromote: async (ep, id) => this.memberPromote(ep, id),
     memberRemove: async (ep, id) => this.memberRemove(ep, id),
+    moveLeader: async (ep, id) => this.moveLeader(ep, id),
   });
 
   /** Members of the cluster founded with this token (the EtcdCluster's UID), as member list reports them. */
@@ -191,7 +194,7 @@ export class FakeEtcd {
     const running = this.runningIds(c.token, active);
     const voters = c.members.filter((m) => !m.isLearner);
     const started = voters.filter((m) => running.has(m.id));
-    const leader = started.length >= quorum(voters.length) ? started[0] : undefined;
+    const leader = started.length >= quorum(voters.length) ? (started.find((m) => m.id === c.leaderId) ?? started[0]) : undefined;
     return { where, c, self, running, voters, leader, version: d.flags.version ?? '3.5.0' };
   }
 
@@ -248,6 +251,14 @@ export class FakeEtcd {
     }
     m.isLearner = false;
     c.raftIndex++;
+  }
+
+  moveLeader(ep: EtcdEndpoint, targetHex: string): void {
+    const { where, c, self, leader, running } = this.connect(ep, 'moveLeader');
+    if (self !== leader) throw new EtcdError(where, 'etcdserver: not leader', 9);
+    const m = c.members.find((x) => x.id === targetHex);
+    if (!m || m.isLearner || !running.has(m.id)) throw new EtcdError(where, 'etcdserver: bad leader transferee', 9);
+    c.leaderId = m.id;
   }
 
   memberRemove(ep: EtcdEndpoint, idHex: string): void {

@@ -41,6 +41,8 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
   const etcdCA = createCA('etcd-ca ns/demo', { ...pki, now: new Date() });
   await kube.create(Secrets, { metadata: { name: 'demo-etcd-ca', namespace: 'ns' }, data: { 'tls.crt': b64(etcdCA.cert), 'tls.key': b64(etcdCA.key), 'ca.crt': b64(etcdCA.cert) } });
   await kube.applyStatus(EtcdClusters, made.metadata, {
+    observedGeneration: made.metadata.generation,
+    clientEndpoint: 'https://demo-etcd.example.com:2379',
     clientEndpoints: ['https://demo-etcd-aaaaa.example.com:2379'],
     conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: '3/3 members healthy', lastTransitionTime: new Date().toISOString() }],
   }, { fieldManager: 'test' });

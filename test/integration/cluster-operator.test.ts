@@ -46,7 +46,7 @@ test('kubectl apply the sample cluster → etcd, control plane and pool Ready; t
     operator = await startOperator(cfg, {
       log,
       onFatal: (r) => assert.fail(r),
-      etcdTiming: { ...fast, probeTimeoutMs: 1_000 },
+      etcdTiming: { ...fast, probeTimeoutMs: 1_000, endpointDrainMs: 1_000 },
       controlPlaneTiming: { ...fast, rotationDrainMs: 1_000 },
       workerPoolTiming: { ...fast, drainTimeoutMs: 5_000 },
     });

@@ -63,6 +63,13 @@ test('health, status, alarms and membership (learner add, promote, remove) on a 
   assert.deepEqual(promoted.map((m) => [m.name, m.isLearner]).sort(), [['m1', false], ['m2', false]]);
   await eventually('second healthy', async () => ((await client.health(ep(second))).healthy ? true : undefined));
 
+  // Leadership moves to the second member: only the leader accepts the request, and it answers once moved.
+  await assert.rejects(client.moveLeader(ep(second), status.memberId), (e: unknown) => e instanceof EtcdError && /not leader/.test(e.message));
+  await client.moveLeader(ep(first), added.id);
+  assert.equal((await client.status(ep(first))).leaderId, added.id);
+  await client.moveLeader(ep(second), status.memberId);
+  assert.equal((await client.status(ep(second))).leaderId, status.memberId);
+
   // Shrink: remove the second member through the API.
   // Right after a membership change etcd refuses the next one for a health interval, like after start.
   await eventually('member removed', async () => {

@@ -37,7 +37,7 @@ test('kubectl apply → Ready with real etcd members; a member lost and healed; 
       {},
     );
     const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) });
-    operator = await startOperator(cfg, { log, onFatal: (r) => assert.fail(r), etcdTiming: { waitMs: 500, steadyMs: 2_000, probeTimeoutMs: 1_000, graceMs: 3_000 } });
+    operator = await startOperator(cfg, { log, onFatal: (r) => assert.fail(r), etcdTiming: { waitMs: 500, steadyMs: 2_000, probeTimeoutMs: 1_000, graceMs: 3_000, endpointDrainMs: 1_000 } });
 
     await env.kubectl('apply', '-n', ns, '-f', path.join(samplesDir, 'etcdcluster.yaml'));
     await env.kubectl('wait', '-n', ns, '--for=condition=Ready', '--timeout=150s', 'etcdcluster/demo');

@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdHarness, condition } from '../helpers/etcd-harness.ts';
-import { EtcdClusters, Secrets } from '../../src/kube/resources.ts';
+import { EtcdClusters, Secrets, Events } from '../../src/kube/resources.ts';
 import { readSecret } from '../../src/controllers/secrets.ts';
 import { issuedBy } from '../../src/pki/certs.ts';
+import { certificateServes } from '../../src/pki/etcd.ts';
 
 test('from nothing to a Ready 3-member cluster: droplets, DNS, firewall, certificates, conditions', { timeout: 180_000 }, async () => {
   const h = await etcdHarness();
@@ -22,7 +23,11 @@ test('from nothing to a Ready 3-member cluster: droplets, DNS, firewall, certifi
     assert.ok(members.every((m) => m.healthy && m.memberID && /^127\.1\d\./.test(m.privateIP!) && m.dnsName === `${m.name}.example.com`));
     assert.deepEqual(ready!.status!.clientEndpoints, members.map((m) => `https://${m.name}.example.com:2379`));
     assert.equal(h.compute.droplets.size, 3, 'exactly three droplets: never a duplicate');
-    assert.deepEqual([...h.dns.records.values()].map((r) => r.name).sort(), members.map((m) => m.dnsName).sort());
+    assert.deepEqual([...h.dns.records.values()].filter((r) => r.name !== 'demo-etcd.example.com').map((r) => r.name).sort(), members.map((m) => m.dnsName).sort());
+    // The cluster endpoint: one name listing every member, carried by every member's server certificate.
+    assert.equal(ready!.status!.clientEndpoint, 'https://demo-etcd.example.com:2379');
+    assert.deepEqual([...h.dns.records.values()].filter((r) => r.name === 'demo-etcd.example.com').map((r) => r.content).sort(), members.map((m) => m.privateIP).sort());
+    for (const m of members) assert.ok(certificateServes((await readSecret(h.kube, 'ns', m.name))!['server.crt']!, 'demo-etcd.example.com'), m.name);
     assert.equal(h.compute.firewalls.size, 1);
     const secrets = (await h.kube.list(Secrets, { namespace: 'ns', labelSelector: 'hardway.dev/etcdcluster=demo' })).items.map((s) => s.metadata.name);
     assert.ok(secrets.includes('demo-etcd-ca') && secrets.includes('demo-etcd-client-operator') && secrets.includes('demo-etcd-client-apiserver'));
@@ -125,7 +130,9 @@ test('heal a dead node and a droplet deleted out of band, scale 3→1 step by st
     assert.deepEqual(replicaCounts.filter((n) => n < 3), [2, 1], 'one step at a time');
     assert.equal(condition(one, 'EtcdClusterHealthy')!.message, '1/1 members healthy, quorum needs 1');
     assert.equal(h.compute.droplets.size, 1);
-    assert.equal([...h.dns.records.values()].length, 1, 'records of removed members deleted');
+    const left = [...h.dns.records.values()];
+    assert.deepEqual(left.map((r) => r.name).sort(), [one!.status!.members![0]!.dnsName, 'demo-etcd.example.com'].sort(), 'records of removed members deleted');
+    assert.deepEqual(left.map((r) => r.content), [one!.status!.members![0]!.privateIP, one!.status!.members![0]!.privateIP], 'the cluster endpoint lists the one member left');
 
     // Quorum held throughout: never fewer healthy voters than a majority.
     for (const m of healthHistory) {
@@ -168,7 +175,9 @@ test('every cloud write answered by a lost connection, the operator restarted tw
     assert.equal(ready!.status!.members!.length, 3);
     assert.equal(h.compute.droplets.size, 3, 'exactly three droplets: a lost answer never became a second droplet');
     assert.equal(new Set([...h.compute.droplets.values()].map((d) => d.name)).size, 3);
-    assert.equal(h.dns.records.size, 3, 'exactly one record per member (81058 adopted, not duplicated)');
+    const records = [...h.dns.records.values()].map((r) => `${r.name} ${r.content}`);
+    assert.equal(records.length, 6, 'exactly one record per member and one per member in the cluster endpoint (81058 adopted, not duplicated)');
+    assert.equal(new Set(records).size, 6);
     assert.equal(h.compute.firewalls.size, 1);
     assert.deepEqual(h.compute.violations, []);
     assert.deepEqual(h.dns.violations, []);
@@ -231,6 +240,53 @@ test('deletion waits for a ControlPlane that uses the cluster, and completes whe
     await h.until('used', 'gone', (o) => o === undefined, 60_000);
     assert.equal(h.compute.droplets.size, 0);
   } finally {
+    await h.stop();
+  }
+});
+
+test('a new member that never joins is removed and retried with backoff; after three tries RetriesExhausted, no fourth; a spec change starts afresh', { timeout: 200_000 }, async () => {
+  const h = await etcdHarness({ timing: { joinTimeoutMs: 3_000, joinBackoffMs: 1_000 } });
+  let breaking = true;
+  const killed = new Set<string>();
+  let killer: NodeJS.Timeout | undefined;
+  try {
+    await h.kube.create(EtcdClusters, h.sample('join', 1));
+    const first = await h.until('join', 'Ready', (o) => condition(o, 'Ready')?.status === 'True', 60_000);
+    const seed = first!.status!.members![0]!.name;
+    // Every new droplet dies as it boots: its member never joins.
+    killer = setInterval(() => {
+      if (!breaking) return;
+      for (const d of h.compute.droplets.values()) {
+        if (d.name === seed || killed.has(d.name)) continue;
+        killed.add(d.name);
+        void h.sim.kill(d.name);
+      }
+    }, 10);
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'join' }, { spec: { replicas: 3 } });
+    const gaveUp = await h.until('join', 'gave up', (o) => condition(o, 'Ready')?.reason === 'RetriesExhausted', 120_000);
+    assert.equal(gaveUp!.status!.joinFailures!.count, 3);
+    assert.equal(gaveUp!.status!.joinFailures!.generation, gaveUp!.metadata.generation);
+    assert.match(condition(gaveUp, 'Ready')!.message!, /^3 new members in a row did not join; the last, join-etcd-\w{5}: .+\. No member is added until the spec changes/);
+    assert.equal(killed.size, 3, 'three tries');
+    // Ten more reconciles: no fourth droplet, and the one seed still serves.
+    const observed = () => h.lines.filter((l) => l.msg === 'observed').length;
+    const mark = observed();
+    await h.until('join', 'ten more reconciles', () => observed() >= mark + 10, 60_000);
+    assert.equal(killed.size, 3, 'no fourth try');
+    assert.deepEqual([...h.compute.droplets.values()].map((d) => d.name), [seed]);
+    const failures = h.lines.filter((l) => l.msg === 'a new member did not join');
+    assert.deepEqual(failures.map((l) => l.failures), [1, 2, 3]);
+    const events = (await h.kube.list<{ metadata: { name: string }; reason: string; message: string }>(Events, { namespace: 'ns' })).items;
+    assert.equal(events.filter((e) => e.reason === 'MemberJoinFailed').length, 3);
+    assert.ok(events.some((e) => e.reason === 'RetriesExhausted'));
+
+    // The fix is a spec change (here a bigger size): the count starts afresh and members join.
+    breaking = false;
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'join' }, { spec: { machine: { size: 's-4vcpu-8gb' } } });
+    const grown = await h.until('join', 'three members', (o) => condition(o, 'Ready')?.status === 'True' && o!.status!.members!.length === 3 && o!.status!.observedGeneration === o!.metadata.generation, 120_000);
+    assert.equal(grown!.status!.joinFailures, undefined, 'a join that worked clears the count');
+  } finally {
+    clearInterval(killer);
     await h.stop();
   }
 });

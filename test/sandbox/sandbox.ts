@@ -36,7 +36,7 @@ export const SANDBOX_ZONES = ['example.com'];
  * 5 s before their droplet goes.
  */
 export const DEMO_TIMING = {
-  etcd: { waitMs: 1_000, steadyMs: 5_000, graceMs: 10_000, probeTimeoutMs: 1_500, unhealthyAfterMs: 20_000 },
+  etcd: { waitMs: 1_000, steadyMs: 5_000, graceMs: 10_000, probeTimeoutMs: 1_500, unhealthyAfterMs: 20_000, endpointDrainMs: 5_000 },
   controlPlane: { waitMs: 1_000, steadyMs: 5_000, graceMs: 10_000, rotationDrainMs: 5_000, unhealthyAfterMs: 90_000 },
   workerPool: { waitMs: 1_000, steadyMs: 5_000, graceMs: 10_000, drainTimeoutMs: 10_000, unhealthyAfterMs: 90_000 },
 };

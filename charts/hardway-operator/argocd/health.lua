@@ -15,6 +15,7 @@ local DEGRADED_REASONS = {
   ProvisioningFailed = true,  -- DigitalOcean refused a droplet (size, image, region, droplet limit)
   DNSRecordRefused = true,    -- Cloudflare refused a record (a name another owner holds, a plan limit)
   VersionChangeRefused = true, -- spec.version asks for an unsupported change (a minor down, two minors up)
+  RetriesExhausted = true,     -- new machines failed again and again; nothing more is tried until the spec changes
 }
 
 local function conditionsByType(status)

@@ -104,6 +104,8 @@ export const Reason = {
   DNSRecordRefused: 'DNSRecordRefused',
   /** spec.version asks for a change the version gates refuse; machines stay at the version they run. */
   VersionChangeRefused: 'VersionChangeRefused',
+  /** New machines failed again and again (an etcd member never joined): nothing more is tried until the spec changes. */
+  RetriesExhausted: 'RetriesExhausted',
   CredentialsNotFound: 'CredentialsNotFound',
   CredentialsInvalid: 'CredentialsInvalid',
   RateLimited: 'RateLimited',

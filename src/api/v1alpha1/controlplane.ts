@@ -68,6 +68,14 @@ export const ControlPlaneStatus = obj('Observed state of the control plane.', {
   endpoint: opt(str('URL of the Kubernetes API, for example "https://api.prod.example.com:6443".')),
   kubeconfigSecretRef: opt(LocalObjectReference('the Secret whose key "value" holds an admin kubeconfig')),
   version: opt(str('Lowest Kubernetes version running on any control-plane node.')),
+  etcdEndpoint: opt(str("The EtcdCluster's cluster endpoint new control-plane nodes are given (--etcd-servers), once it publishes one.")),
+  staleEtcdEndpoints: opt(
+    arr(
+      "Control-plane nodes given etcd members' names instead of the cluster endpoint (made before it existed). They are replaced one at a time; the EtcdCluster removes no member by choice until this is empty.",
+      str('A node name.'),
+      { listType: 'atomic' },
+    ),
+  ),
   machines: opt(arr('Control-plane droplets, as last observed.', MachineStatus, { listType: 'map', mapKeys: ['name'] })),
   certificates: opt(CertificateStatus),
   conditions: Conditions(),

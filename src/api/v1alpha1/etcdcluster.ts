@@ -51,15 +51,30 @@ export const EtcdMember = obj('One etcd member as last observed.', {
 });
 export type EtcdMember = Static<typeof EtcdMember>;
 
+export const EtcdJoinFailures = obj('New members that did not join in a row, under the current spec.', {
+  count: int('How many in a row; at 3 no member is added until the spec changes (Ready=False, RetriesExhausted).', { minimum: 0 }),
+  generation: int('The spec generation they failed under: a spec change starts the count afresh.', { minimum: 0 }),
+  lastMember: str('The last member that did not join.'),
+  lastMessage: str('Why, as its last probe said.'),
+  lastTime: str('When it was given up on (RFC 3339); the next try waits 60 s after it, doubled per failure.', { format: 'date-time' }),
+});
+export type EtcdJoinFailures = Static<typeof EtcdJoinFailures>;
+
 export const EtcdClusterStatus = obj('Observed state of the etcd cluster.', {
   ...replicaStatus(),
   members: opt(arr('etcd members and their droplets, as last observed.', EtcdMember, { listType: 'map', mapKeys: ['name'] })),
+  clientEndpoint: opt(
+    str(
+      'The cluster endpoint, https://<name>-etcd.<zone>:2379: one DNS name whose A records are the healthy voting members (a member leaves it before it is removed) and which every member certificate carries. Control-plane nodes are given this URL alone, so member replacements never leave them pointing at names that are gone. Absent until a member that carries the name is healthy.',
+    ),
+  ),
   clientEndpoints: opt(
-    arr('Client URLs of the members (https://<dnsName>:2379), for the control plane.', str('An etcd client URL.'), {
+    arr('Client URLs of the members (https://<dnsName>:2379). They change as members are replaced: use clientEndpoint.', str('An etcd client URL.'), {
       listType: 'atomic',
     }),
   ),
   caSecretRef: opt(LocalObjectReference('the Secret holding the etcd CA certificate')),
+  joinFailures: opt(EtcdJoinFailures),
   conditions: Conditions(),
 });
 export type EtcdClusterStatus = Static<typeof EtcdClusterStatus>;
@@ -83,7 +98,7 @@ export const etcdClusterKind: KindDefinition = {
     { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired members.' },
     { name: 'Healthy', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Healthy members.' },
     { name: 'Version', type: 'string', jsonPath: '.spec.version', description: 'etcd version.' },
-    { name: 'Endpoint', type: 'string', jsonPath: '.status.clientEndpoints[0]', description: 'First client endpoint.' },
+    { name: 'Endpoint', type: 'string', jsonPath: '.status.clientEndpoint', description: 'The cluster endpoint control-plane nodes use.' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 };

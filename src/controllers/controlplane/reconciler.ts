@@ -10,7 +10,7 @@ import { Reason, ConditionType as T, CONTROL_PLANE_CONDITIONS, validateControlPl
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import { parseCidr, nthAddress, type Cidr } from '../../api/v1alpha1/cidr.ts';
 import type { FirewallSpec, LoadBalancer, LoadBalancerSpec } from '../../cloud/ports.ts';
-import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG } from '../../cloud/tags.ts';
+import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG, ETCD_ENDPOINT_TAG } from '../../cloud/tags.ts';
 import { LEAF_VALIDITY_DAYS, earliestExpiry } from '../../pki/certs.ts';
 import { renderControlPlane } from '../../bootstrap/roles.ts';
 import { renderAddons } from '../../bootstrap/addons.ts';
@@ -97,6 +97,23 @@ export function loadBalancerSpec(o: Obj): LoadBalancerSpec {
 /** Whether a load balancer already has every setting the spec wants (its name may differ: it is not compared). */
 export const loadBalancerSettled = (l: LoadBalancer, spec: LoadBalancerSpec): boolean =>
   canonical([l.region, l.tag, l.forwarding, l.healthCheck]) === canonical([spec.region, spec.tag, spec.forwarding, spec.healthCheck]);
+
+/**
+ * EtcdAvailable: the EtcdCluster is Ready, or, once this control plane has nodes, at least serving (every
+ * member healthy) while it changes its members: a roll or a scale of etcd is no reason to stop healing
+ * or refreshing control-plane nodes. The first nodes wait for Ready.
+ */
+export function etcdAvailability(dep: ConditionInput, etcd: Observed | undefined, hasNodes: boolean): ConditionInput {
+  if (dep.status === 'True' || !hasNodes || !etcd) return dep;
+  const healthy = getCondition(etcd.status?.conditions, T.EtcdClusterHealthy);
+  if (healthy?.status !== 'True') return dep;
+  return { ...dep, status: 'True', reason: Reason.Available, message: `EtcdCluster ${etcd.metadata.name} serves (${healthy.message}); ${(dep.message ?? '').replace(/^EtcdCluster \S+ /, '')}` };
+}
+
+/** Whether the EtcdCluster has finished every change it was asked for: Ready for its latest generation. */
+export function etcdIsSettled(etcd: Observed): boolean {
+  return getCondition(etcd.status?.conditions, T.Ready)?.status === 'True' && etcd.status?.observedGeneration === etcd.metadata.generation;
+}
 
 export function controlPlaneFirewall(o: Obj, lb?: LoadBalancer): FirewallSpec {
   const uid = o.metadata.uid!;
@@ -206,7 +223,6 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const net = clusterNetwork(o);
 
     // 1. The etcd cluster: machines are only created once it is Ready.
-    const etcdDep = dependencyCondition({ kind: KIND, getDependency: d.getEtcd }, o)!;
     const etcd = d.getEtcd(`${ns}/${o.spec.etcdClusterRef.name}`);
     const machines = (await ownedMachines(clouds, uid, o.status?.machines?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map(machineOf);
     // A version change the gates refuse is held at the newest version running and reported.
@@ -214,13 +230,21 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const gate = controlPlaneVersionGate(runningVersions, o.spec.version);
     const held = gate.ok ? undefined : heldVersion(runningVersions);
     if (held) o = { ...o, spec: { ...o.spec, version: held } };
+    const etcdDep = etcdAvailability(dependencyCondition({ kind: KIND, getDependency: d.getEtcd }, o)!, etcd, machines.length > 0);
     const etcdCAData = etcd ? await readSecret(d.kube, ns, `${etcd.metadata.name}-etcd-ca`) : undefined;
     if ((etcdDep.status !== 'True' && machines.length === 0) || !etcd || !etcdCAData?.['tls.key']) {
       const why = etcdDep.status === 'True' ? { ...etcdDep, status: 'False' as const, reason: Reason.WaitingForEtcdCluster, message: `Secret ${o.spec.etcdClusterRef.name}-etcd-ca is not there yet` } : etcdDep;
       await status(o, [...base, why, { type: T.Ready, status: 'False', reason: why.reason, message: why.message }]);
       return { requeueAfterMs: t.steadyMs };
     }
-    const etcdEndpoints = (etcd.status as { clientEndpoints?: string[] } | undefined)?.clientEndpoints ?? [];
+    // New nodes reach etcd through its cluster endpoint, whose records follow the members; nodes given
+    // members' names (before the EtcdCluster published one) are stale once it does, and replaced.
+    const etcdStatus = etcd.status as { clientEndpoint?: string; clientEndpoints?: string[] } | undefined;
+    const etcdEndpoint = etcdStatus?.clientEndpoint;
+    const etcdEndpoints = etcdEndpoint ? [etcdEndpoint] : (etcdStatus?.clientEndpoints ?? []);
+    const staleEtcd = (x: Machine) => !!etcdEndpoint && !x.tags.includes(ETCD_ENDPOINT_TAG) && !x.removing;
+    // Upgrade order: a version change starts once the EtcdCluster has finished its own changes.
+    const etcdSettled = etcdIsSettled(etcd);
 
     // 2. Certificates, keys and the admin kubeconfig.
     const pkiDeps = { kube: d.kube, ctx: { ...d.pki, now }, randomBytes: d.randomBytes };
@@ -259,7 +283,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       dropletId: x.id,
       createdAt: x.createdAt,
       healthy: apiHealthy(x.machine),
-      outdated: x.version !== o.spec.version || certsDue(x.machine),
+      outdated: (x.version !== o.spec.version && etcdSettled) || certsDue(x.machine) || staleEtcd(x),
       // Only judged when some node answers and etcd is fine: an unreachable network or an etcd outage is
       // no reason to replace nodes (new ones would be just as unreachable).
       unhealthySince: answered && etcdDep.status === 'True' ? m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs) : undefined,
@@ -267,6 +291,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     }));
     m.unhealthy.forget((name) => machines.some((x) => x.machine === name));
     const etcdReady = etcdDep.status === 'True';
+    const versionWaits = !etcdSettled && machines.some((x) => !x.removing && x.version !== o.spec.version);
     const decision: RolloutDecision = etcdReady
       ? planRollout({ replicas: o.spec.replicas, machines: views, maxSurge: 1, maxUnavailable: 0, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, oneAtATime: true })
       : { create: 0, remove: [], waiting: etcdDep.message };
@@ -347,6 +372,8 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       machines: live.length,
       active: live.filter((x) => x.status === 'active' && x.privateIPv4).length,
       outdated: views.filter((v) => v.outdated && !v.removing).length,
+      staleEtcd: machines.filter(staleEtcd).length,
+      versionWaits: versionWaits ? `Kubernetes ${o.spec.version} waits for EtcdCluster ${etcd.metadata.name} to finish its changes (upgrade order: etcd, then the control plane, then workers)` : undefined,
       removing: after.length - live.length,
       probes: [...probes.entries()].filter(([name]) => live.some((x) => x.machine === name)),
       answered,
@@ -370,6 +397,8 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     await status(o, [...base, etcdDep, certCondition, ...showRefusal(conditions, gate)], {
       endpoint: `https://${host}:6443`,
       kubeconfigSecretRef: { name: kubeconfigSecretName(o.metadata.name) },
+      etcdEndpoint, // undefined removes a value written before
+      staleEtcdEndpoints: after.filter(staleEtcd).map((x) => x.machine),
       ...(lowestVersion(after.map((x) => x.version)) ? { version: lowestVersion(after.map((x) => x.version)) } : {}),
       machines: after.map((x) => {
         const p = probes.get(x.machine);
@@ -432,6 +461,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         versionTag(o.spec.version),
         clusterTag(uid),
         etcdClientTag(etcd.metadata.uid!),
+        ...(etcdEndpoints.length === 1 && etcdEndpoints[0] === (etcd.status as { clientEndpoint?: string } | undefined)?.clientEndpoint ? [ETCD_ENDPOINT_TAG] : []),
         ...(o.spec.endpoint.mode === 'LoadBalancer' ? [loadBalancerTag(uid)] : []),
         ...(spec.tags ?? []),
       ],
@@ -472,6 +502,10 @@ export interface ControlPlaneFacts {
   machines: number;
   active: number;
   outdated: number;
+  /** Of those, nodes given etcd members' names rather than the cluster endpoint. */
+  staleEtcd?: number;
+  /** Why a version change has not started (the upgrade order), if it waits. */
+  versionWaits?: string;
   removing: number;
   probes: [string, ControlPlaneHealth][];
   /** Whether any API server answered at all (else remote health may keep its last value). */
@@ -506,9 +540,18 @@ export function controlPlaneConditions(f: ControlPlaneFacts): ConditionInput[] {
   const rolling = f.outdated > 0;
   c.push(!rolling && f.machines < f.replicas && f.machines > 0 ? { type: T.ScalingUp, status: 'True', reason: Reason.ScalingUp, message: `${f.machines} → ${f.replicas} nodes, one at a time` } : { type: T.ScalingUp, status: 'False', reason: Reason.NotScalingUp });
   c.push(!rolling && f.machines + f.removing > f.replicas ? { type: T.ScalingDown, status: 'True', reason: Reason.ScalingDown, message: `${f.machines + f.removing} → ${f.replicas} nodes, one at a time` } : { type: T.ScalingDown, status: 'False', reason: Reason.NotScalingDown });
-  c.push(rolling ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing ${f.outdated} node(s) with Kubernetes ${f.version}, one at a time` } : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut });
+  const stale = f.staleEtcd ? `; ${f.staleEtcd} of them reach etcd by member names (stale: the cluster endpoint replaces them)` : '';
+  c.push(
+    rolling
+      ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing ${f.outdated} node(s) with Kubernetes ${f.version}, one at a time${stale}` }
+      : f.versionWaits
+        ? { type: T.RollingOut, status: 'False', reason: Reason.WaitingForEtcdCluster, message: f.versionWaits }
+        : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut },
+  );
   const notTrue = [f.etcd, ...c].find((x) => [T.EtcdAvailable, T.MachinesProvisioned, T.DNSReady, T.APIServerHealthy, T.ControllerManagerHealthy, T.SchedulerHealthy, T.AddonsReady].includes(x.type as never) && x.status !== 'True');
-  const busy = c.find((x) => [T.ScalingUp, T.ScalingDown, T.RollingOut].includes(x.type as never) && x.status === 'True');
+  // A version change waiting for etcd (the upgrade order) is a change not done: not Ready, so that
+  // WorkerPools, which follow a Ready control plane, do not move first.
+  const busy = c.find((x) => ([T.ScalingUp, T.ScalingDown, T.RollingOut].includes(x.type as never) && x.status === 'True') || (x.type === T.RollingOut && x.reason === Reason.WaitingForEtcdCluster));
   const api = c.find((x) => x.type === T.APIServerHealthy)!;
   c.push(
     !notTrue && !busy

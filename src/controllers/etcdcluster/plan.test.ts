@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plan, quorum, type MachineView, type MemberView, type PlanInput } from './plan.ts';
+import { plan, quorum, successor, type MachineView, type MemberView, type PlanInput } from './plan.ts';
 
 const machine = (name: string, extra: Partial<MachineView> = {}): MachineView => ({ name, dropletId: name.charCodeAt(0), active: true, privateIP: '127.10.0.1', version: '3.5.21', ...extra });
 const member = (name: string, extra: Partial<MemberView> = {}): MemberView => ({ id: `id-${name}`, name, machine: name, isLearner: false, healthy: true, leader: name === 'a', ...extra });
-const input = (o: Partial<PlanInput>): PlanInput => ({ replicas: 3, version: '3.5.21', machines: [], now: 1_000_000, unhealthyAfterMs: 300_000, ...o });
+const input = (o: Partial<PlanInput>): PlanInput => ({ replicas: 3, version: '3.5.21', machines: [], now: 1_000_000, unhealthyAfterMs: 300_000, joinTimeoutMs: 600_000, maxJoinFailures: 3, joinBackoffMs: 30_000, ...o });
 const three = { machines: ['a', 'b', 'c'].map((n) => machine(n)), members: ['a', 'b', 'c'].map((n) => member(n)) };
 
 test('quorum', () => {
@@ -21,6 +21,11 @@ test('plan: one safe step at a time', () => {
     ['learner booting', input({ machines: [machine('a'), machine('b')], members: [member('a'), member('', { id: 'id-b', machine: 'b', isLearner: true, healthy: false })] }), 'wait:a new member is joining'],
     ['learner running and healthy: promote', input({ machines: [machine('a'), machine('b')], members: [member('a'), member('b', { isLearner: true })] }), 'promote:b'],
     ['learner never healthy: removed', input({ machines: [machine('a'), machine('b')], members: [member('a'), member('b', { isLearner: true, healthy: false, unhealthySince: 0 })] }), 'remove-member:b'],
+    ['learner unhealthy past the member threshold but within the join deadline: it is still joining', input({ machines: [machine('a'), machine('b')], members: [member('a'), member('b', { isLearner: true, healthy: false, unhealthySince: 500_000 })] }), 'wait:a new member is joining'],
+    ['after a failed join: the next add waits (30 s, doubled per failure)', input({ machines: [machine('a')], members: [member('a')], joins: { failures: 2, lastAt: 950_000 } }), 'wait:a new member did not join (2 of 3 tries); the next try in 10 s'],
+    ['after a failed join, once the backoff is over: add again', input({ machines: [machine('a')], members: [member('a')], joins: { failures: 1, lastAt: 950_000 } }), 'add-member'],
+    ['three failed joins: give up until the spec changes', input({ machines: [machine('a')], members: [member('a')], joins: { failures: 3, lastAt: 0 } }), 'gave-up'],
+    ['failed joins do not stop a scale-down or a heal of a lost member', input({ ...three, replicas: 1, joins: { failures: 3, lastAt: 0 } }), 'remove-member:b'],
     ['3 of 3 healthy: nothing to do', input(three), 'none'],
     ['3 → 5: add', input({ ...three, replicas: 5 }), 'add-member'],
     ['3 → 1: one step, never the leader first', input({ ...three, replicas: 1 }), 'remove-member:b'],
@@ -46,4 +51,11 @@ test('plan: one safe step at a time', () => {
           : a.kind;
     assert.equal(got, want, name);
   }
+});
+
+test('successor: a healthy voter other than the one leaving, one on the wanted version first', () => {
+  const machines = [machine('a'), machine('b'), machine('c', { version: '3.5.22' })];
+  assert.equal(successor([member('a'), member('b'), member('c')], machines, '3.5.22', 'a')?.machine, 'c');
+  assert.equal(successor([member('a'), member('b'), member('c', { healthy: false })], machines, '3.5.22', 'a')?.machine, 'b');
+  assert.equal(successor([member('a'), member('b', { isLearner: true })], machines, '3.5.22', 'a'), undefined);
 });

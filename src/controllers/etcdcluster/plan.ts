@@ -32,6 +32,14 @@ export interface PlanInput {
   now: number;
   /** A member unhealthy for this long is replaced (if quorum allows). */
   unhealthyAfterMs: number;
+  /** A new member (a learner) that is not healthy this long after it was added is removed: a failed join. */
+  joinTimeoutMs: number;
+  /** Failed joins since the spec last changed, and when the last one was (epoch ms). */
+  joins?: { failures: number; lastAt: number };
+  /** Failed joins allowed before the operator stops adding members. */
+  maxJoinFailures: number;
+  /** Wait before the next add after a failed join: doubled per failure. */
+  joinBackoffMs: number;
 }
 
 export type Action =
@@ -39,9 +47,14 @@ export type Action =
   | { kind: 'create-machine'; machine: string; memberId: string }
   | { kind: 'add-member' }
   | { kind: 'promote'; memberId: string; machine: string }
-  | { kind: 'remove-member'; memberId: string; machine: string; why: string }
+  /** planned: a healthy member removed by choice (scaling down, a version roll), not one lost or stuck. */
+  | { kind: 'remove-member'; memberId: string; machine: string; why: string; planned?: boolean; failedJoin?: boolean }
   | { kind: 'delete-machine'; machine: string; dropletId: number; why: string }
   | { kind: 'wait'; why: string }
+  /** Leadership handed to another member before the leader is removed by choice. */
+  | { kind: 'move-leader'; from: string; to: string; toId: string }
+  /** Too many members failed to join: nothing more is added until the spec changes. */
+  | { kind: 'gave-up'; why: string }
   | { kind: 'none' };
 
 /** Voting members needed for a majority. */
@@ -67,9 +80,10 @@ export function plan(p: PlanInput): Action {
   // 2. A learner that runs and is healthy: promote it (etcd refuses until it has caught up).
   const learner = members.find((m) => m.isLearner && m.name && m.healthy);
   if (learner) return { kind: 'promote', memberId: learner.id, machine: learner.machine };
-  // A learner that never becomes healthy is removed (always safe: learners do not vote); it is retried.
-  const stuck = members.find((m) => m.isLearner && m.unhealthySince !== undefined && p.now - m.unhealthySince >= p.unhealthyAfterMs);
-  if (stuck) return { kind: 'remove-member', memberId: stuck.id, machine: stuck.machine, why: 'the new member never became healthy' };
+  // A learner that never becomes healthy is removed (always safe: learners do not vote): a failed join,
+  // retried with backoff up to maxJoinFailures times.
+  const stuck = members.find((m) => m.isLearner && m.unhealthySince !== undefined && p.now - m.unhealthySince >= p.joinTimeoutMs);
+  if (stuck) return { kind: 'remove-member', memberId: stuck.id, machine: stuck.machine, why: `the new member did not join within ${Math.round(p.joinTimeoutMs / 1000)} s`, failedJoin: true };
   if (members.some((m) => m.isLearner)) return { kind: 'wait', why: 'a new member is joining' };
 
   // 3. Heal: a started member whose machine is gone, or one unhealthy for too long, is removed first
@@ -92,13 +106,30 @@ export function plan(p: PlanInput): Action {
   if (healthyVoting < voting.length) return { kind: 'wait', why: `${healthyVoting}/${voting.length} members healthy` };
 
   const outdated = voting.filter((m) => machineByName.get(m.machine)?.version !== p.version);
-  // 5. Grow to the wanted size; during a version roll, surge one new member first.
-  if (voting.length < p.replicas || (outdated.length > 0 && voting.length === p.replicas)) return { kind: 'add-member' };
+  // 5. Grow to the wanted size; during a version roll, surge one new member first. After failed joins,
+  //    wait (doubling) before the next try; after too many, stop and say so.
+  if (voting.length < p.replicas || (outdated.length > 0 && voting.length === p.replicas)) {
+    const failures = p.joins?.failures ?? 0;
+    if (failures >= p.maxJoinFailures) return { kind: 'gave-up', why: `${failures} new members in a row did not join` };
+    const retryAt = failures ? p.joins!.lastAt + p.joinBackoffMs * 2 ** (failures - 1) : 0;
+    if (p.now < retryAt) return { kind: 'wait', why: `a new member did not join (${failures} of ${p.maxJoinFailures} tries); the next try in ${Math.ceil((retryAt - p.now) / 1000)} s` };
+    return { kind: 'add-member' };
+  }
   // 6. Shrink (or finish a roll step): remove one member, an outdated one first, the leader last. Never the last.
   if (voting.length > p.replicas && voting.length > 1) {
     const byPreference = [...voting].sort((a, b) => Number(outdated.includes(b)) - Number(outdated.includes(a)) || Number(a.leader) - Number(b.leader));
     const victim = byPreference[0]!;
-    return { kind: 'remove-member', memberId: victim.id, machine: victim.machine, why: outdated.includes(victim) ? 'rolling to a new version' : 'scaling down' };
+    return { kind: 'remove-member', memberId: victim.id, machine: victim.machine, why: outdated.includes(victim) ? 'rolling to a new version' : 'scaling down', planned: true };
   }
   return { kind: 'none' };
+}
+
+/**
+ * Who should lead once `leaving` is gone: a healthy voting member other than it, one already on the wanted
+ * version first (it stays longest in a roll). Undefined when there is none.
+ */
+export function successor(members: MemberView[], machines: MachineView[], version: string, leaving: string): MemberView | undefined {
+  const version_ = (m: MemberView) => machines.find((x) => x.name === m.machine)?.version;
+  const candidates = members.filter((m) => !m.isLearner && m.healthy && m.name && m.machine !== leaving);
+  return candidates.find((m) => version_(m) === version) ?? candidates[0];
 }

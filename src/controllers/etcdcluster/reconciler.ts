@@ -10,6 +10,7 @@ import {
   validateEtcdCluster,
   type EtcdCluster,
   type EtcdMember,
+  type EtcdJoinFailures,
   type ConditionInput,
 } from '../../api/v1alpha1/index.ts';
 import { dropletName } from '../../api/v1alpha1/names.ts';
@@ -18,7 +19,7 @@ import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, tagValue } 
 import { EtcdClient, EtcdError, type EtcdMemberInfo, type EtcdTls } from '../../health/etcd.ts';
 import { createCA, issueLeaf, type CertBundle, type PkiContext } from '../../pki/certs.ts';
 import { etcdLeafSpecs } from '../../pki/profiles.ts';
-import { issueEtcdMember, memberSecretData, memberFromSecretData, type EtcdCAs } from '../../pki/etcd.ts';
+import { issueEtcdMember, memberSecretData, memberFromSecretData, certificateServes, type EtcdCAs } from '../../pki/etcd.ts';
 import { renderEtcdMember } from '../../bootstrap/roles.ts';
 import type { Clouds } from '../clouds.ts';
 import { getOrCreateSecret, readSecret } from '../secrets.ts';
@@ -26,7 +27,8 @@ import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, type
 import { etcdVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
 import { ownedMachines, syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
-import { plan, quorum, type Action, type MachineView, type MemberView } from './plan.ts';
+import { plan, quorum, successor, type Action, type MachineView, type MemberView } from './plan.ts';
+import { etcdClusterHost, clusterEndpointURL, endpointAddresses, usersNotReady, type EndpointUser } from './endpoint.ts';
 
 export const FINALIZER = 'hardway.dev/etcdcluster-cleanup';
 
@@ -42,19 +44,30 @@ export interface EtcdTiming {
   probeTimeoutMs: number;
   /** DNS and firewall are re-checked at least this often even if nothing changed. */
   cloudSyncMs: number;
+  /** A member leaves the cluster endpoint's record this long before it is removed (the record's TTL). */
+  endpointDrainMs: number;
+  /** A new member not healthy this long after it was added failed to join (a slow droplet boot included). */
+  joinTimeoutMs: number;
+  /** Wait after a failed join before the next add, doubled per failure. */
+  joinBackoffMs: number;
 }
 
-export const DEFAULT_ETCD_TIMING: EtcdTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 300_000, graceMs: 60_000, probeTimeoutMs: 3_000, cloudSyncMs: 600_000 };
+/** Failed joins in a row after which no member is added until the spec changes. */
+export const MAX_JOIN_FAILURES = 3;
+
+export const DEFAULT_ETCD_TIMING: EtcdTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 300_000, graceMs: 60_000, probeTimeoutMs: 3_000, cloudSyncMs: 600_000, endpointDrainMs: 60_000, joinTimeoutMs: 900_000, joinBackoffMs: 60_000 };
 
 export interface EtcdDeps extends ProvisionerDeps<EtcdCluster & Observed, EtcdTiming> {
   /** Names of ControlPlanes in a namespace that refer to this EtcdCluster. */
   dependents: (namespace: string, name: string) => string[];
   /** How the controller talks to etcd (default: EtcdClient over HTTPS); tests and benches may substitute. */
   etcdClient?: (tls: EtcdTls, o: { timeoutMs: number }) => EtcdApi;
+  /** ControlPlanes in a namespace that refer to this EtcdCluster, with their status (planned removals wait for them). */
+  endpointUsers?: (namespace: string, name: string) => EndpointUser[];
 }
 
 /** What the controller asks of etcd. */
-export type EtcdApi = Pick<EtcdClient, 'health' | 'status' | 'memberList' | 'alarms' | 'memberAdd' | 'memberPromote' | 'memberRemove'>;
+export type EtcdApi = Pick<EtcdClient, 'health' | 'status' | 'memberList' | 'alarms' | 'memberAdd' | 'memberPromote' | 'memberRemove' | 'moveLeader'>;
 
 type Obj = EtcdCluster & Observed;
 
@@ -76,8 +89,12 @@ interface Memory {
   warnedGeneration?: number;
   /** Members whose droplet a listing did not show, since when (only used when status has no droplet id). */
   missingSince?: Map<string, number>;
-  lastCloudSync?: { fingerprint: string; at: number };
+  lastCloudSync?: { fingerprint: string; at: number; endpoint: string[] };
   lastHealthyAt?: number;
+  /** Whether a member's server certificate carries the cluster host (its Secret never changes). */
+  servesCluster: Map<string, boolean>;
+  /** The member leaving by choice, out of the cluster endpoint since (epoch ms). */
+  leaving?: { machine: string; since: number };
 }
 
 const machineOf = (peerURL: string) => new URL(peerURL).hostname.split('.')[0]!;
@@ -112,7 +129,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
   const memory = new Map<string, Memory>();
   const mem = (uid: string) => {
     let m = memory.get(uid);
-    if (!m) memory.set(uid, (m = { unhealthySince: new Map() }));
+    if (!m) memory.set(uid, (m = { unhealthySince: new Map(), servesCluster: new Map() }));
     return m;
   };
   const order = ETCD_CLUSTER_CONDITIONS;
@@ -168,7 +185,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const peers = await Promise.all(others.map(async (n) => (await readSecret(d.kube, o.metadata.namespace, n))?.['peer.crt']));
     let legacyPeers = 0;
     const s = await getOrCreateSecret(d.kube, o, name, () => {
-      const issued = issueEtcdMember({ name, address }, cas, peers, ctx);
+      const issued = issueEtcdMember({ name, address, aliases: [etcdClusterHost(o.metadata.name, o.spec.dns.zone)] }, cas, peers, ctx);
       legacyPeers = issued.legacyPeers;
       return memberSecretData(issued);
     }, { 'hardway.dev/etcdcluster': o.metadata.name, 'hardway.dev/member': name });
@@ -194,24 +211,46 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     }
   }
 
-  /** A-records per member and the firewall: checked when machines change, else every cloudSyncMs. */
-  async function syncCloud(o: Obj, clouds: Clouds, zoneId: string, machines: (Droplet & { machine: string })[]): Promise<boolean> {
+  /**
+   * A-records per member, the cluster endpoint's records and the firewall: checked when machines or the
+   * endpoint's members change, else every cloudSyncMs. endpoint: the addresses the cluster endpoint
+   * should list (undefined: keep what it lists). Returns whether every member has its record, and the
+   * addresses the cluster endpoint lists now.
+   */
+  async function syncCloud(o: Obj, clouds: Clouds, zoneId: string, machines: (Droplet & { machine: string })[], endpoint: string[] | undefined): Promise<{ complete: boolean; endpoint: string[] }> {
     const m = mem(o.metadata.uid!);
-    const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? ''])]);
+    const host = etcdClusterHost(o.metadata.name, o.spec.dns.zone);
+    const fingerprint = JSON.stringify([o.metadata.generation, machines.map((x) => [x.machine, x.privateIPv4 ?? '']), endpoint ?? 'keep']);
     const nowMs = d.now().getTime();
-    if (m.lastCloudSync && m.lastCloudSync.fingerprint === fingerprint && nowMs - m.lastCloudSync.at < t.cloudSyncMs) return machines.every((x) => x.privateIPv4);
     const complete = machines.every((x) => x.privateIPv4);
-    const wanted = machines
-      .filter((x) => x.privateIPv4)
-      .map((x) => ({ name: `${x.machine}.${o.spec.dns.zone}`, type: 'A' as const, content: x.privateIPv4!, ttl: 60, comment: `EtcdCluster ${o.metadata.namespace}/${o.metadata.name}` }));
-    const change = await syncRecords(clouds, zoneId, o.metadata.uid!, wanted);
+    if (m.lastCloudSync && m.lastCloudSync.fingerprint === fingerprint && nowMs - m.lastCloudSync.at < t.cloudSyncMs) return { complete, endpoint: m.lastCloudSync.endpoint };
+    const comment = `EtcdCluster ${o.metadata.namespace}/${o.metadata.name}`;
+    const wanted = [
+      ...machines.filter((x) => x.privateIPv4).map((x) => ({ name: `${x.machine}.${o.spec.dns.zone}`, type: 'A' as const, content: x.privateIPv4!, ttl: 60, comment })),
+      ...(endpoint ?? []).map((ip) => ({ name: host, type: 'A' as const, content: ip, ttl: 60, comment: `${comment} endpoint` })),
+    ];
+    const change = await syncRecords(clouds, zoneId, o.metadata.uid!, wanted, (r) => !endpoint && r.name === host);
     for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
-    for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} (member removed)`);
+    for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) {
+      await d.events.record(o, 'Normal', 'DNSRecordDeleted', r.name === host ? `${r.name} → ${r.content} (out of the cluster endpoint)` : `${r.name} (member removed)`);
+    }
     const fw = etcdFirewallSpec(o);
     if ((await ensureFirewall(clouds, o.metadata.uid!, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+    const listed = endpoint ?? change.kept.filter((r) => r.name === host).map((r) => r.content);
     // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
-    m.lastCloudSync = { fingerprint, at: nowMs };
-    return complete;
+    m.lastCloudSync = { fingerprint, at: nowMs, endpoint: listed };
+    return { complete, endpoint: listed };
+  }
+
+  /** Whether a member's server certificate carries the cluster host (read once from its Secret). */
+  async function servesCluster(o: Obj, machine: string): Promise<boolean> {
+    const m = mem(o.metadata.uid!);
+    if (!m.servesCluster.has(machine)) {
+      const cert = (await readSecret(d.kube, o.metadata.namespace, machine))?.['server.crt'];
+      if (!cert) return false; // not made yet: asked again next time
+      m.servesCluster.set(machine, certificateServes(cert, etcdClusterHost(o.metadata.name, o.spec.dns.zone)));
+    }
+    return m.servesCluster.get(machine)!;
   }
 
   async function createMachine(o: Obj, clouds: Clouds, cas: EtcdCAs, name: string, cluster: string[], state: 'new' | 'existing', log: Logger): Promise<Droplet> {
@@ -257,7 +296,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return nowMs - missing.get(machine)! >= t.graceMs;
   }
 
-  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; cas: EtcdCAs; client: EtcdApi; members: EtcdMemberInfo[]; listed: Set<string>; healthyEp?: { ip: string; dnsName: string }; log: Logger }): Promise<string | undefined> {
+  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; cas: EtcdCAs; client: EtcdApi; members: EtcdMemberInfo[]; listed: Set<string>; healthyEp?: { ip: string; dnsName: string }; endpointOf: (machine: string) => { ip: string; dnsName: string } | undefined; log: Logger }): Promise<string | undefined> {
     const { clouds, client, log } = ctx;
     const zone = o.spec.dns.zone;
     const peer = (name: string) => `https://${name}.${zone}:2380`;
@@ -289,8 +328,16 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
         await client.memberRemove(ctx.healthyEp!, action.memberId);
         await d.events.record(o, 'Normal', 'MemberRemoved', `${action.machine}: ${action.why}`);
         return `removed member ${action.machine}`;
+      case 'move-leader': {
+        const from = ctx.endpointOf(action.from);
+        if (!from) return undefined;
+        await client.moveLeader(from, action.toId);
+        await d.events.record(o, 'Normal', 'LeaderMoved', `${action.from} → ${action.to}: ${action.from} is to be removed`);
+        return `moved leadership from ${action.from} to ${action.to}`;
+      }
       case 'delete-machine': {
         await deleteMachine(clouds, o.metadata.uid!, action.dropletId);
+        mem(o.metadata.uid!).servesCluster.delete(action.machine);
         await d.kube.delete(Secrets, { namespace: o.metadata.namespace, name: action.machine });
         await d.events.record(o, 'Normal', 'MachineDeleted', `droplet ${action.machine}: ${action.why}`);
         return `deleted droplet ${action.machine}`;
@@ -368,7 +415,6 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const gate = etcdVersionGate(runningVersions, o.spec.version);
     const held = gate.ok ? undefined : heldVersion(runningVersions);
     if (held) o = { ...o, spec: { ...o.spec, version: held } };
-    const dnsComplete = await syncCloud(o, clouds, zone.id, droplets);
 
     const client = (d.etcdClient ?? ((tls, o) => new EtcdClient(tls, o)))({ ca: certs.ca.cert, cert: certs.operator.cert, key: certs.operator.key }, { timeoutMs: t.probeTimeoutMs });
     const reachable = droplets.filter((x) => x.status === 'active' && x.privateIPv4);
@@ -395,7 +441,33 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       };
     });
     const machines: MachineView[] = droplets.map((x) => ({ name: x.machine, dropletId: x.id, active: x.status === 'active', privateIP: x.privateIPv4, version: tagValue(x.tags, 'hardway:version:') }));
-    const action = plan({ replicas: o.spec.replicas, version: o.spec.version, machines, members, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs });
+    // Failed joins count for the spec they happened under: any spec change (a fix) starts afresh.
+    const failed = o.status?.joinFailures?.generation === o.metadata.generation ? o.status?.joinFailures : undefined;
+    const joins = failed ? { failures: failed.count, lastAt: Date.parse(failed.lastTime) } : undefined;
+    const planned = plan({ replicas: o.spec.replicas, version: o.spec.version, machines, members, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, joinTimeoutMs: t.joinTimeoutMs, joins, maxJoinFailures: MAX_JOIN_FAILURES, joinBackoffMs: t.joinBackoffMs });
+
+    // The cluster endpoint: the member leaving by choice is taken out of it first, and removed only once
+    // resolvers have had the record's TTL to forget it, and once every ControlPlane reaches etcd through
+    // the endpoint (nodes given members' names could be cut off).
+    const leaving = planned.kind === 'remove-member' && planned.planned ? planned.machine : undefined;
+    if (m.leaving?.machine !== leaving) m.leaving = leaving ? { machine: leaving, since: nowMs } : undefined;
+    const serving = new Set<string>();
+    for (const x of members ?? []) if (!x.isLearner && (await servesCluster(o, x.machine))) serving.add(x.machine);
+    const cloud = await syncCloud(o, clouds, zone.id, droplets, endpointAddresses({ members, machines, servesCluster: (x) => serving.has(x), leaving }));
+    const dnsComplete = cloud.complete;
+    const clientEndpoint = cloud.endpoint.length ? clusterEndpointURL(etcdClusterHost(o.metadata.name, o.spec.dns.zone)) : undefined;
+    let action: Action = planned;
+    if (leaving) {
+      const users = usersNotReady(d.endpointUsers?.(o.metadata.namespace!, o.metadata.name) ?? [], clientEndpoint);
+      if (users) action = { kind: 'wait', why: users };
+      else if (nowMs - m.leaving!.since < t.endpointDrainMs) action = { kind: 'wait', why: `${leaving} is out of the cluster endpoint; removing it once resolvers have forgotten it (${Math.ceil(t.endpointDrainMs / 1000)} s, the record's TTL)` };
+      else {
+        // A leader removed leaves the cluster without one until an election (writes stall): hand it on first.
+        const victim = members?.find((x) => x.machine === leaving);
+        const heir = victim?.leader ? successor(members!, machines, o.spec.version, leaving) : undefined;
+        if (heir) action = { kind: 'move-leader', from: leaving, to: heir.machine, toId: heir.id };
+      }
+    }
     log.debug(
       { probes: Object.fromEntries([...probes].map(([k, v]) => [k, { healthy: v.healthy, ...(v.message ? { message: v.message } : {}) }])), members: members?.map((x) => `${x.machine}${x.isLearner ? ' (learner)' : ''}${x.name ? '' : ' (not started)'}`), action: action.kind, ...(action.kind === 'wait' ? { why: action.why } : {}) },
       'observed',
@@ -403,8 +475,23 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const healthyEp = authority ? { ip: probeAddress(droplets.find((x) => x.machine === authority[0])!)!, dnsName: `${authority[0]}.${o.spec.dns.zone}` } : undefined;
     const missing = mem(uid).missingSince;
     if (missing) for (const k of missing.keys()) if (droplets.some((x) => x.machine === k)) missing.delete(k); // listed again
-    const did = await execute(o, action, { clouds, cas: { etcd: certs.ca, peer: certs.peerCA }, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, log });
+    const endpointOf = (machine: string) => {
+      const x = droplets.find((y) => y.machine === machine);
+      return x && probeAddress(x) ? { ip: probeAddress(x)!, dnsName: `${machine}.${o.spec.dns.zone}` } : undefined;
+    };
+    const did = await execute(o, action, { clouds, cas: { etcd: certs.ca, peer: certs.peerCA }, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, endpointOf, log });
     if (did) log.info({ action: action.kind }, did);
+    let joinFailures: EtcdJoinFailures | undefined = failed;
+    if (did && action.kind === 'remove-member' && action.failedJoin) {
+      const why = probes.get(action.machine)?.message ?? (droplets.some((x) => x.machine === action.machine && x.status === 'active') ? 'its droplet runs but etcd never answered' : 'its droplet never became active');
+      joinFailures = { count: (failed?.count ?? 0) + 1, generation: o.metadata.generation!, lastMember: action.machine, lastMessage: why.slice(0, 300), lastTime: d.now().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+      log.warn({ machine: action.machine, failures: joinFailures.count, why }, 'a new member did not join');
+      await d.events.record(o, 'Warning', 'MemberJoinFailed', `${action.machine} did not join within ${Math.round(t.joinTimeoutMs / 1000)} s (${joinFailures.count} of ${MAX_JOIN_FAILURES} tries): ${joinFailures.lastMessage}`);
+    }
+    if (did && action.kind === 'promote') joinFailures = undefined;
+    if (action.kind === 'gave-up' && failed) {
+      await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, `${action.why}; the last, ${failed.lastMember}: ${failed.lastMessage}`);
+    }
 
     // Status: machines as the tags say, members as etcd says, conditions from both.
     const after = action.kind === 'create-seed' || action.kind === 'create-machine' || action.kind === 'delete-machine' ? await clouds.droplets.withTags(ownerTag(uid)) : droplets;
@@ -433,7 +520,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       activeMachines: after.filter((x) => x.status === 'active' && x.privateIPv4).length,
       members,
       dnsComplete,
-      action,
+      action: planned,
+      held: action.kind === 'wait' && planned.kind !== 'wait' ? action.why : undefined,
+      joinFailures: failed,
       previousHealthy: o.status?.conditions?.find((c) => c.type === T.EtcdClusterHealthy),
       withinGrace: m.lastHealthyAt !== undefined && nowMs - m.lastHealthyAt < t.graceMs,
       alarms: authority?.[1].alarms,
@@ -442,6 +531,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     if (!gate.ok && held) await warnOncePerGeneration(d.events, m, o, Reason.VersionChangeRefused, gate.message);
     await status(o, [...base, certCondition, ...showRefusal(conditions, gate)], {
       members: statusMembers,
+      // Written even when undefined: that removes a value written before.
+      clientEndpoint,
+      joinFailures,
       clientEndpoints: statusMembers.map((x) => `https://${x.dnsName}:2379`),
       caSecretRef: { name: `${o.metadata.name}-etcd-ca` },
       replicas: after.length,
@@ -449,7 +541,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       updatedReplicas: after.filter((x) => tagValue(x.tags, 'hardway:version:') === o.spec.version).length,
     });
     const ready = conditions.find((c) => c.type === T.Ready)?.status === 'True';
-    return { requeueAfterMs: ready && action.kind === 'none' ? t.steadyMs : t.waitMs };
+    return { requeueAfterMs: (ready && action.kind === 'none') || action.kind === 'gave-up' ? t.steadyMs : t.waitMs };
   }
 
   return { reconcile, onTerminalError: terminalReporter(d, EtcdClusters, order) };
@@ -462,7 +554,12 @@ export interface ConditionFacts {
   activeMachines: number;
   members?: MemberView[];
   dnsComplete: boolean;
+  /** What the planner chose. */
   action: Action;
+  /** Why that change waits (the cluster endpoint drains, a ControlPlane is not ready for it). */
+  held?: string;
+  /** Failed joins under the current spec (what gave-up reports). */
+  joinFailures?: EtcdJoinFailures;
   previousHealthy?: { status: 'True' | 'False' | 'Unknown'; reason: string; message?: string };
   /** A member answered within the grace period. */
   withinGrace: boolean;
@@ -508,10 +605,15 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
   const notTrue = c.find((x) => ['MachinesProvisioned', 'DNSReady', 'EtcdClusterHealthy'].includes(x.type) && x.status !== 'True');
   const busy = c.find((x) => ['ScalingUp', 'ScalingDown', 'RollingOut'].includes(x.type) && x.status === 'True');
   const waiting = f.action.kind === 'wait' ? f.action.why : undefined;
+  if (f.action.kind === 'gave-up') {
+    const last = f.joinFailures ? `; the last, ${f.joinFailures.lastMember}: ${f.joinFailures.lastMessage}` : '';
+    c.push({ type: T.Ready, status: 'False', reason: Reason.RetriesExhausted, message: `${f.action.why}${last}. No member is added until the spec changes: fix the cause (machine size or image, firewall, region), then edit the spec` });
+    return c;
+  }
   c.push(
     !notTrue && !busy && f.action.kind === 'none'
       ? { type: T.Ready, status: 'True', reason: Reason.Ready, message: health.message }
-      : { type: T.Ready, status: 'False', reason: notTrue?.reason ?? busy?.reason ?? Reason.NotReady, message: notTrue?.message ?? busy?.message ?? waiting ?? 'converging' },
+      : { type: T.Ready, status: 'False', reason: notTrue?.reason ?? busy?.reason ?? Reason.NotReady, message: notTrue?.message ?? (busy?.message && f.held ? `${busy.message}; ${f.held}` : busy?.message) ?? waiting ?? 'converging' },
   );
   return c;
 }

@@ -13,20 +13,23 @@ import { Secrets } from '../../kube/resources.ts';
 export interface RecordChange {
   created: DnsRecordSpec[];
   deleted: { name: string; content: string }[];
+  /** Records left as they were because `keep` said so. */
+  kept: { name: string; content: string }[];
 }
 
 /**
  * Makes the owner's records exactly `wanted` (name, type and content; several records may share a
  * name, as round-robin does). Compares first: a converged zone costs one listing. Records carry their
  * owner's UID (the adapter marks them; see DnsRecordSpec.owner); a name held by a record someone else
- * owns fails with RECORD_NOT_OWNED and that record is left as it is.
+ * owns fails with RECORD_NOT_OWNED and that record is left as it is. Existing records for which `keep`
+ * holds are left alone even when not wanted (a name whose right content is unknown this time).
  */
-export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, wanted: Omit<DnsRecordSpec, 'owner'>[]): Promise<RecordChange> {
+export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, wanted: Omit<DnsRecordSpec, 'owner'>[], keep: (r: { name: string }) => boolean = () => false): Promise<RecordChange> {
   const existing = (await clouds.dns.listRecords(zoneId, { owner: uid })).data;
   const key = (r: { name: string; type: string; content: string }) => `${r.name} ${r.type} ${r.content}`;
   const have = new Set(existing.map(key));
   const want = new Set(wanted.map(key));
-  const change: RecordChange = { created: [], deleted: [] };
+  const change: RecordChange = { created: [], deleted: [], kept: [] };
   for (const r of wanted) {
     if (have.has(key(r))) continue;
     const spec = { ...r, owner: uid };
@@ -35,6 +38,10 @@ export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, w
   }
   for (const r of existing) {
     if (want.has(key(r))) continue;
+    if (keep(r)) {
+      change.kept.push({ name: r.name, content: r.content });
+      continue;
+    }
     await clouds.dns.deleteRecord(zoneId, r.id);
     change.deleted.push({ name: r.name, content: r.content });
   }

@@ -218,6 +218,9 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     if (!gate.ok && !held) return waitFor({ type: T.RollingOut, status: 'False', reason: Reason.VersionChangeRefused, message: gate.message });
     if (!gate.ok) await warnOncePerGeneration(d.events, m, o, Reason.VersionChangeRefused, gate.message);
     const version = held ?? wanted;
+    // Upgrade order: workers change version only once their ControlPlane has finished its own changes.
+    const cpSettled = getCondition(cp.status?.conditions, T.Ready)?.status === 'True' && cp.status?.observedGeneration === cp.metadata.generation;
+    const versionWaits = !cpSettled && machines.some((x) => !x.removing && x.version !== version) ? `Kubernetes ${version} waits for ControlPlane ${cp.metadata.name} to finish its changes (upgrade order: etcd, then the control plane, then workers)` : undefined;
     const caData = await readSecret(d.kube, ns, caSecretName(cp.metadata.name));
     const proxyData = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'kube-proxy'));
     const kubeletClient = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'apiserver-kubelet-client'));
@@ -256,7 +259,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
       dropletId: x.id,
       createdAt: x.createdAt,
       healthy: healthy(x.machine),
-      outdated: x.version !== version || certsDue(x.machine),
+      outdated: (x.version !== version && cpSettled) || certsDue(x.machine),
       // Without an answer from the API nothing is known: no machine is judged unhealthy for it.
       unhealthySince: nodes ? m.unhealthy.observe(x.machine, healthy(x.machine), nowMs) : undefined,
       removing: x.removing,
@@ -307,6 +310,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
       withinGrace: m.lastAnswerAt !== undefined && nowMs - m.lastAnswerAt < t.graceMs,
       previous: getCondition(o.status?.conditions, T.NodesReady),
       decision,
+      versionWaits,
     });
     await status(o, [...base, ...showRefusal(conditions, gate)], {
       ...(lowestVersion(after.map((x) => x.version)) ? { version: lowestVersion(after.map((x) => x.version)) } : {}),
@@ -380,6 +384,8 @@ export interface WorkerPoolFacts {
   withinGrace: boolean;
   previous?: { status: 'True' | 'False' | 'Unknown'; reason: string; message?: string };
   decision: RolloutDecision;
+  /** Why a version change has not started (the upgrade order), if it waits. */
+  versionWaits?: string;
 }
 
 /** The conditions a WorkerPool reports. Pure. */
@@ -407,9 +413,15 @@ export function workerPoolConditions(f: WorkerPoolFacts): ConditionInput[] {
   const rolling = f.outdated > 0;
   c.push(!rolling && f.machines < f.replicas && f.machines > 0 ? { type: T.ScalingUp, status: 'True', reason: Reason.ScalingUp, message: `${f.machines} → ${f.replicas} nodes` } : { type: T.ScalingUp, status: 'False', reason: Reason.NotScalingUp });
   c.push(!rolling && f.machines + f.removing > f.replicas ? { type: T.ScalingDown, status: 'True', reason: Reason.ScalingDown, message: `${f.machines + f.removing} → ${f.replicas} nodes (drained first)` } : { type: T.ScalingDown, status: 'False', reason: Reason.NotScalingDown });
-  c.push(rolling ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing ${f.outdated} node(s) with Kubernetes ${f.version}` } : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut });
+  c.push(
+    rolling
+      ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing ${f.outdated} node(s) with Kubernetes ${f.version}` }
+      : f.versionWaits
+        ? { type: T.RollingOut, status: 'False', reason: Reason.WaitingForControlPlane, message: f.versionWaits }
+        : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut },
+  );
   const notTrue = c.find((x) => [T.ControlPlaneAvailable, T.MachinesProvisioned, T.NodesReady].includes(x.type as never) && x.status !== 'True');
-  const busy = c.find((x) => [T.ScalingUp, T.ScalingDown, T.RollingOut].includes(x.type as never) && x.status === 'True');
+  const busy = c.find((x) => ([T.ScalingUp, T.ScalingDown, T.RollingOut].includes(x.type as never) && x.status === 'True') || (x.type === T.RollingOut && x.reason === Reason.WaitingForControlPlane));
   c.push(
     !notTrue && !busy
       ? { type: T.Ready, status: 'True', reason: Reason.Ready, message: nodes.message }
