@@ -420,3 +420,49 @@ test('etcd endpoints: nodes given member names are reported stale once the clust
     await h.stop();
   }
 });
+
+test('control-plane nodes that never become healthy are replaced with backoff, counted, and after three RetriesExhausted; a spec change starts afresh', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  const broken = new Set<string>();
+  let breaking = false;
+  const breaker = setInterval(() => {
+    if (!breaking) return;
+    for (const d of h.droplets('demo-cp-')) if (!original.has(d.name) && !broken.has(d.name)) (broken.add(d.name), h.health.unreachable(d.name));
+  }, 5);
+  let original = new Set<string>();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(2));
+    await h.until('Ready', h.ready('ControlPlane', 'demo'));
+    original = new Set(h.droplets('demo-cp-').map((d) => d.name));
+    const [dead] = h.droplets('demo-cp-');
+    // A node that was healthy dies: replacing it is no failed join. Its replacements never come up.
+    breaking = true;
+    h.health.unreachable(dead!.name);
+    const gaveUp = await h.until('gave up', () => (cond(h.get('ControlPlane', 'demo'), 'Ready')?.reason === 'RetriesExhausted' ? h.get('ControlPlane', 'demo') : undefined), 60_000);
+    const f = gaveUp.status!.joinFailures as { count: number; lastMachine: string; lastMessage: string };
+    assert.equal(f.count, 3);
+    assert.ok(broken.has(f.lastMachine));
+    assert.match(cond(gaveUp, 'Ready')!.message!, /^3 new control-plane nodes in a row did not become healthy; the last, demo-cp-\w{5}: connect ECONNREFUSED\. None is created until the spec changes/);
+    assert.equal(broken.size, 3, 'three tries, the dead node not counted');
+    const fails = h.lines.filter((l) => l.msg === 'a new control-plane node never became healthy');
+    assert.deepEqual(fails.map((l) => l.failures), [1, 2, 3]);
+    // No fourth: ten more reconciles create nothing; the last failed node is kept to be looked at.
+    const mark = h.health.calls.length;
+    await h.until('twenty more probes', () => h.health.calls.length >= mark + 20);
+    assert.equal(broken.size, 3, 'no fourth try');
+    assert.ok(h.droplets('demo-cp-').some((d) => d.name === f.lastMachine), 'the last failed node is kept');
+
+    // The fix (here a spec change and machines that come up): the count starts afresh.
+    breaking = false;
+    for (const n of broken) h.health.healthy(n);
+    await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { machine: { size: 's-4vcpu-8gb' } } });
+    const fixed = await h.until('Ready again', () => {
+      const cp = h.ready('ControlPlane', 'demo')();
+      return cp && cp.status!.joinFailures === undefined ? cp : undefined;
+    }, 60_000);
+    assert.equal(fixed.status!.readyReplicas, 2);
+  } finally {
+    clearInterval(breaker);
+    await h.stop();
+  }
+});

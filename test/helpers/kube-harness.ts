@@ -22,8 +22,8 @@ import { sampleOf } from './samples.ts';
 
 export type Obj = Observed & { spec: Record<string, any> };
 
-export const FAST_CP: Partial<ControlPlaneTiming> = { waitMs: 50, steadyMs: 500, unhealthyAfterMs: 3_000, graceMs: 2_000, cloudSyncMs: 60_000, rotationDrainMs: 100 };
-export const FAST_WP: Partial<WorkerPoolTiming> = { waitMs: 50, steadyMs: 500, unhealthyAfterMs: 3_000, graceMs: 2_000, cloudSyncMs: 60_000, drainTimeoutMs: 2_000 };
+export const FAST_CP: Partial<ControlPlaneTiming> = { waitMs: 50, steadyMs: 500, unhealthyAfterMs: 3_000, graceMs: 2_000, cloudSyncMs: 60_000, rotationDrainMs: 100, joinBackoffMs: 200 };
+export const FAST_WP: Partial<WorkerPoolTiming> = { waitMs: 50, steadyMs: 500, unhealthyAfterMs: 3_000, graceMs: 2_000, cloudSyncMs: 60_000, drainTimeoutMs: 2_000, joinBackoffMs: 200 };
 
 const pki = { newKey: generateKey, randomHex: (n: number) => randomBytes(n).toString('hex') };
 

@@ -266,7 +266,7 @@ test('a new member that never joins is removed and retried with backoff; after t
     const gaveUp = await h.until('join', 'gave up', (o) => condition(o, 'Ready')?.reason === 'RetriesExhausted', 120_000);
     assert.equal(gaveUp!.status!.joinFailures!.count, 3);
     assert.equal(gaveUp!.status!.joinFailures!.generation, gaveUp!.metadata.generation);
-    assert.match(condition(gaveUp, 'Ready')!.message!, /^3 new members in a row did not join; the last, join-etcd-\w{5}: .+\. No member is added until the spec changes/);
+    assert.match(condition(gaveUp, 'Ready')!.message!, /^3 new members in a row did not become healthy; the last, join-etcd-\w{5}: .+\. None is created until the spec changes/);
     assert.equal(killed.size, 3, 'three tries');
     // Ten more reconciles: no fourth droplet, and the one seed still serves.
     const observed = () => h.lines.filter((l) => l.msg === 'observed').length;

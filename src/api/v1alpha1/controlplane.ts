@@ -10,6 +10,7 @@ import {
   replicaStatus,
   MachineStatus,
   LocalObjectReference,
+  JoinFailures,
 } from './shared.ts';
 import * as P from './patterns.ts';
 import type { KindDefinition, KubeObject } from './kind.ts';
@@ -78,6 +79,7 @@ export const ControlPlaneStatus = obj('Observed state of the control plane.', {
   ),
   machines: opt(arr('Control-plane droplets, as last observed.', MachineStatus, { listType: 'map', mapKeys: ['name'] })),
   certificates: opt(CertificateStatus),
+  joinFailures: opt(JoinFailures('control-plane nodes')),
   conditions: Conditions(),
 });
 export type ControlPlaneStatus = Static<typeof ControlPlaneStatus>;

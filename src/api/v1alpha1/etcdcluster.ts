@@ -1,5 +1,5 @@
 import { str, int, bool, obj, arr, opt, type Static } from './schema.ts';
-import { Machine, DNS, CredentialsRef, EtcdFirewall, Conditions, replicaStatus, LocalObjectReference } from './shared.ts';
+import { Machine, DNS, CredentialsRef, EtcdFirewall, Conditions, replicaStatus, LocalObjectReference, JoinFailures } from './shared.ts';
 import * as P from './patterns.ts';
 import type { KindDefinition, KubeObject } from './kind.ts';
 import { ETCD_CLUSTER_CONDITIONS } from './condition-types.ts';
@@ -51,15 +51,6 @@ export const EtcdMember = obj('One etcd member as last observed.', {
 });
 export type EtcdMember = Static<typeof EtcdMember>;
 
-export const EtcdJoinFailures = obj('New members that did not join in a row, under the current spec.', {
-  count: int('How many in a row; at 3 no member is added until the spec changes (Ready=False, RetriesExhausted).', { minimum: 0 }),
-  generation: int('The spec generation they failed under: a spec change starts the count afresh.', { minimum: 0 }),
-  lastMember: str('The last member that did not join.'),
-  lastMessage: str('Why, as its last probe said.'),
-  lastTime: str('When it was given up on (RFC 3339); the next try waits 60 s after it, doubled per failure.', { format: 'date-time' }),
-});
-export type EtcdJoinFailures = Static<typeof EtcdJoinFailures>;
-
 export const EtcdClusterStatus = obj('Observed state of the etcd cluster.', {
   ...replicaStatus(),
   members: opt(arr('etcd members and their droplets, as last observed.', EtcdMember, { listType: 'map', mapKeys: ['name'] })),
@@ -74,7 +65,7 @@ export const EtcdClusterStatus = obj('Observed state of the etcd cluster.', {
     }),
   ),
   caSecretRef: opt(LocalObjectReference('the Secret holding the etcd CA certificate')),
-  joinFailures: opt(EtcdJoinFailures),
+  joinFailures: opt(JoinFailures('new members')),
   conditions: Conditions(),
 });
 export type EtcdClusterStatus = Static<typeof EtcdClusterStatus>;

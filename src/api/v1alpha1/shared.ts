@@ -220,6 +220,17 @@ export const replicaStatus = () => ({
   selector: opt(str('Label selector of the machines, for the scale subresource.')),
 });
 
+/** Machines that did not join (never became healthy), in a row, under the current spec. */
+export const JoinFailures = (what: string) =>
+  obj(`${what[0]!.toUpperCase()}${what.slice(1)} that did not join (never became healthy), in a row, under the current spec.`, {
+    count: int(`How many in a row; at 3 no more ${what} are created until the spec changes (Ready=False, RetriesExhausted).`, { minimum: 0 }),
+    generation: int('The spec generation they failed under: a spec change starts the count afresh.', { minimum: 0 }),
+    lastMachine: str('The last one that did not join.'),
+    lastMessage: str('Why, as its last probe said.'),
+    lastTime: str('When it was given up on (RFC 3339); the next try waits a minute after it, doubled per failure.', { format: 'date-time' }),
+  });
+export type JoinFailures = Static<ReturnType<typeof JoinFailures>>;
+
 export const MachineStatus = obj('A droplet this object owns, as last observed.', {
   name: str('Droplet name, also the node name and the first label of its DNS name.'),
   dropletID: opt(int('DigitalOcean droplet ID.', { minimum: 0 })),

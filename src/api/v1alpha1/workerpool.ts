@@ -1,5 +1,5 @@
 import { str, int, obj, arr, opt, strEnum, stringMap, type Static } from './schema.ts';
-import { Machine, CredentialsRef, Rollout, Conditions, replicaStatus, MachineStatus, LocalObjectReference } from './shared.ts';
+import { Machine, CredentialsRef, Rollout, Conditions, replicaStatus, MachineStatus, LocalObjectReference, JoinFailures } from './shared.ts';
 import * as P from './patterns.ts';
 import type { KindDefinition, KubeObject } from './kind.ts';
 import { WORKER_POOL_CONDITIONS } from './condition-types.ts';
@@ -45,6 +45,7 @@ export const WorkerPoolStatus = obj('Observed state of the worker pool.', {
   version: opt(str('Lowest Kubernetes version running on any node of the pool.')),
   endpoint: opt(str("URL of the Kubernetes API the nodes joined (the ControlPlane's endpoint).")),
   machines: opt(arr('Worker droplets, as last observed.', MachineStatus, { listType: 'map', mapKeys: ['name'] })),
+  joinFailures: opt(JoinFailures('workers')),
   readyNodes: opt(int('Nodes of this pool whose Node object is Ready in the workload cluster.', { minimum: 0 })),
   conditions: Conditions(),
 });

@@ -10,7 +10,7 @@ import {
   validateEtcdCluster,
   type EtcdCluster,
   type EtcdMember,
-  type EtcdJoinFailures,
+  type JoinFailures,
   type ConditionInput,
 } from '../../api/v1alpha1/index.ts';
 import { dropletName } from '../../api/v1alpha1/names.ts';
@@ -25,6 +25,7 @@ import type { Clouds } from '../clouds.ts';
 import { getOrCreateSecret, readSecret } from '../secrets.ts';
 import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { etcdVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
+import { countingFailures, recordFailure, gaveUpMessage, MAX_JOIN_FAILURES } from '../machines/join-failures.ts';
 import { ownedMachines, syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { plan, quorum, successor, type Action, type MachineView, type MemberView } from './plan.ts';
@@ -52,8 +53,6 @@ export interface EtcdTiming {
   joinBackoffMs: number;
 }
 
-/** Failed joins in a row after which no member is added until the spec changes. */
-export const MAX_JOIN_FAILURES = 3;
 
 export const DEFAULT_ETCD_TIMING: EtcdTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 300_000, graceMs: 60_000, probeTimeoutMs: 3_000, cloudSyncMs: 600_000, endpointDrainMs: 60_000, joinTimeoutMs: 900_000, joinBackoffMs: 60_000 };
 
@@ -442,7 +441,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     });
     const machines: MachineView[] = droplets.map((x) => ({ name: x.machine, dropletId: x.id, active: x.status === 'active', privateIP: x.privateIPv4, version: tagValue(x.tags, 'hardway:version:') }));
     // Failed joins count for the spec they happened under: any spec change (a fix) starts afresh.
-    const failed = o.status?.joinFailures?.generation === o.metadata.generation ? o.status?.joinFailures : undefined;
+    const failed = countingFailures(o.status, o.metadata.generation);
     const joins = failed ? { failures: failed.count, lastAt: Date.parse(failed.lastTime) } : undefined;
     const planned = plan({ replicas: o.spec.replicas, version: o.spec.version, machines, members, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, joinTimeoutMs: t.joinTimeoutMs, joins, maxJoinFailures: MAX_JOIN_FAILURES, joinBackoffMs: t.joinBackoffMs });
 
@@ -481,16 +480,16 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     };
     const did = await execute(o, action, { clouds, cas: { etcd: certs.ca, peer: certs.peerCA }, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, endpointOf, log });
     if (did) log.info({ action: action.kind }, did);
-    let joinFailures: EtcdJoinFailures | undefined = failed;
+    let joinFailures: JoinFailures | undefined = failed;
     if (did && action.kind === 'remove-member' && action.failedJoin) {
       const why = probes.get(action.machine)?.message ?? (droplets.some((x) => x.machine === action.machine && x.status === 'active') ? 'its droplet runs but etcd never answered' : 'its droplet never became active');
-      joinFailures = { count: (failed?.count ?? 0) + 1, generation: o.metadata.generation!, lastMember: action.machine, lastMessage: why.slice(0, 300), lastTime: d.now().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+      joinFailures = recordFailure(failed, o.metadata.generation!, action.machine, why, nowMs);
       log.warn({ machine: action.machine, failures: joinFailures.count, why }, 'a new member did not join');
       await d.events.record(o, 'Warning', 'MemberJoinFailed', `${action.machine} did not join within ${Math.round(t.joinTimeoutMs / 1000)} s (${joinFailures.count} of ${MAX_JOIN_FAILURES} tries): ${joinFailures.lastMessage}`);
     }
     if (did && action.kind === 'promote') joinFailures = undefined;
     if (action.kind === 'gave-up' && failed) {
-      await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, `${action.why}; the last, ${failed.lastMember}: ${failed.lastMessage}`);
+      await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, gaveUpMessage(failed, 'member'));
     }
 
     // Status: machines as the tags say, members as etcd says, conditions from both.
@@ -559,7 +558,7 @@ export interface ConditionFacts {
   /** Why that change waits (the cluster endpoint drains, a ControlPlane is not ready for it). */
   held?: string;
   /** Failed joins under the current spec (what gave-up reports). */
-  joinFailures?: EtcdJoinFailures;
+  joinFailures?: JoinFailures;
   previousHealthy?: { status: 'True' | 'False' | 'Unknown'; reason: string; message?: string };
   /** A member answered within the grace period. */
   withinGrace: boolean;
@@ -606,8 +605,7 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
   const busy = c.find((x) => ['ScalingUp', 'ScalingDown', 'RollingOut'].includes(x.type) && x.status === 'True');
   const waiting = f.action.kind === 'wait' ? f.action.why : undefined;
   if (f.action.kind === 'gave-up') {
-    const last = f.joinFailures ? `; the last, ${f.joinFailures.lastMember}: ${f.joinFailures.lastMessage}` : '';
-    c.push({ type: T.Ready, status: 'False', reason: Reason.RetriesExhausted, message: `${f.action.why}${last}. No member is added until the spec changes: fix the cause (machine size or image, firewall, region), then edit the spec` });
+    c.push({ type: T.Ready, status: 'False', reason: Reason.RetriesExhausted, message: f.joinFailures ? gaveUpMessage(f.joinFailures, 'member') : f.action.why });
     return c;
   }
   c.push(

@@ -31,9 +31,11 @@ export interface NodeTiming {
   graceMs: number;
   /** DNS, firewall (and addons) are re-checked at least this often even if nothing changed. */
   cloudSyncMs: number;
+  /** After a node that never became healthy, the next is created this long later, doubled per failure. */
+  joinBackoffMs: number;
 }
 
-export const DEFAULT_NODE_TIMING: NodeTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000 };
+export const DEFAULT_NODE_TIMING: NodeTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 600_000, graceMs: 60_000, cloudSyncMs: 600_000, joinBackoffMs: 60_000 };
 
 /** What every provisioning controller is given (the kind-specific deps extend it). */
 export interface ProvisionerDeps<T extends Observed, Timing> extends LifecycleDeps {
@@ -185,6 +187,9 @@ export interface NodeMemory {
   removingSince: Map<string, number>;
   /** Earliest notAfter of the certificates baked into each machine, from its Secret. */
   notAfter: Map<string, Date | undefined>;
+  /** Machines seen healthy at least once (one failing that never was is a failed join), and those counted. */
+  everHealthy: Set<string>;
+  countedFailures: Set<string>;
 }
 
 /** Per-object memory keyed by UID (plus what a kind adds); forget(uid) when the object is gone. */
@@ -193,7 +198,7 @@ export function nodeMemories<Extra extends object = object>() {
   return {
     of(uid: string): NodeMemory & Partial<Extra> {
       let m = all.get(uid);
-      if (!m) all.set(uid, (m = { unhealthy: new UnhealthyClock(), removingSince: new Map(), notAfter: new Map() } as NodeMemory & Partial<Extra>));
+      if (!m) all.set(uid, (m = { unhealthy: new UnhealthyClock(), removingSince: new Map(), notAfter: new Map(), everHealthy: new Set(), countedFailures: new Set() } as NodeMemory & Partial<Extra>));
       return m;
     },
     forget: (uid: string) => all.delete(uid),
