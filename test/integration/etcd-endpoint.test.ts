@@ -80,6 +80,7 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
   const cond = (o: any, type: string) => o.status?.conditions?.find((c: { type: string }) => c.type === type);
   const droplets = (prefix: string) => [...compute.droplets.values()].filter((d) => d.name.startsWith(prefix));
   let writing = true;
+  let unfinished = (): { requests: number; failed: string[] } => ({ requests: 0, failed: [] });
   let writer: Promise<void> | undefined;
   try {
     await env.kubectl('create', 'secret', 'generic', 'demo-credentials', '-n', ns, '--from-literal=digitalocean-token=dop_v1_e2e', '--from-literal=cloudflare-api-token=cf-e2e');
@@ -136,6 +137,7 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
     const creds: Creds = { ca: b(kc.clusters[0].cluster['certificate-authority-data']), cert: b(kc.users[0].user['client-certificate-data']), key: b(kc.users[0].user['client-key-data']) };
     interface Figures { requests: number; failed: string[]; lastOk: number; longestGapMs: number }
     let phase: Figures = { requests: 0, failed: [], lastOk: Date.now(), longestGapMs: 0 };
+    unfinished = () => phase;
     let n = 0;
     writer = (async () => {
       while (writing) {
@@ -246,6 +248,8 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
   } finally {
     writing = false;
     await writer;
+    // A phase that did not finish (the test failed in it): its figures say what the client saw.
+    if (unfinished().requests) console.log(`unfinished phase: ${unfinished().requests} round trips, ${unfinished().failed.length} failed; first: ${unfinished().failed.slice(0, 3).join(' | ')}`);
     await operator?.stop();
     await sim.stop();
     await compute.stop();

@@ -289,6 +289,16 @@ export class Sandbox {
       this.say('dns', text);
       void this.writeWorkloadKubeconfig().catch(() => undefined);
     }
+    // The etcd cluster endpoint's records: the members API servers reach, as they change.
+    for (const o of this.objects('EtcdCluster')) {
+      const url = (o.status as { clientEndpoint?: string } | undefined)?.clientEndpoint;
+      if (!url) continue;
+      const host = new URL(url).hostname;
+      const etcdText = `${host} → ${this.sim.resolve(host).sort().join(', ') || '(no records)'}`;
+      if (this.seen.get(`etcd endpoint ${host}`) === etcdText) continue;
+      this.seen.set(`etcd endpoint ${host}`, etcdText);
+      this.say('dns', etcdText);
+    }
     this.events.emit('change');
   }
 
