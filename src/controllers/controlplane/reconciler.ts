@@ -108,7 +108,7 @@ export function etcdAvailability(dep: ConditionInput, etcd: Observed | undefined
   if (dep.status === 'True' || !hasNodes || !etcd) return dep;
   const healthy = getCondition(etcd.status?.conditions, T.EtcdClusterHealthy);
   if (healthy?.status !== 'True') return dep;
-  return { ...dep, status: 'True', reason: Reason.Available, message: `EtcdCluster ${etcd.metadata.name} serves (${healthy.message}); ${(dep.message ?? '').replace(/^EtcdCluster \S+ /, '')}` };
+  return { ...dep, status: 'True', reason: Reason.Available, message: `EtcdCluster ${etcd.metadata.name} serves (${healthy.message}) while it changes` };
 }
 
 /** Whether the EtcdCluster has finished every change it was asked for: Ready for its latest generation. */

@@ -520,6 +520,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       members,
       dnsComplete,
       action: planned,
+      outdatedMachines: after.filter((x) => tagValue(x.tags, 'hardway:version:') !== o.spec.version).length,
       held: action.kind === 'wait' && planned.kind !== 'wait' ? action.why : undefined,
       joinFailures: failed,
       previousHealthy: o.status?.conditions?.find((c) => c.type === T.EtcdClusterHealthy),
@@ -555,6 +556,8 @@ export interface ConditionFacts {
   dnsComplete: boolean;
   /** What the planner chose. */
   action: Action;
+  /** Machines built for another version than spec.version (a roll under way). */
+  outdatedMachines?: number;
   /** Why that change waits (the cluster endpoint drains, a ControlPlane is not ready for it). */
   held?: string;
   /** Failed joins under the current spec (what gave-up reports). */
@@ -600,7 +603,7 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
   const outdated = f.action.kind === 'add-member' && n === f.replicas;
   c.push(n < f.replicas && f.members ? { type: T.ScalingUp, status: 'True', reason: Reason.ScalingUp, message: `${n} → ${f.replicas} members, one at a time` } : { type: T.ScalingUp, status: 'False', reason: Reason.NotScalingUp });
   c.push(n > f.replicas ? { type: T.ScalingDown, status: 'True', reason: Reason.ScalingDown, message: `${n} → ${f.replicas} members, one at a time` } : { type: T.ScalingDown, status: 'False', reason: Reason.NotScalingDown });
-  c.push(outdated || (f.action.kind === 'remove-member' && /version/.test(f.action.why)) ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing members with etcd ${f.version}` } : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut });
+  c.push(outdated || (f.outdatedMachines ?? 0) > 0 || (f.action.kind === 'remove-member' && /version/.test(f.action.why)) ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing members with etcd ${f.version}` } : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut });
   const notTrue = c.find((x) => ['MachinesProvisioned', 'DNSReady', 'EtcdClusterHealthy'].includes(x.type) && x.status !== 'True');
   const busy = c.find((x) => ['ScalingUp', 'ScalingDown', 'RollingOut'].includes(x.type) && x.status === 'True');
   const waiting = f.action.kind === 'wait' ? f.action.why : undefined;
