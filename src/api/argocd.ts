@@ -22,7 +22,7 @@ export function renderArgoCdSnippet(lua: string): string {
     '#   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file argocd-cm.yaml',
     '# or put the keys under configs.cm in the argo-cd Helm chart\'s values. Healthy when Ready=True for the',
     '# current generation; Suspended while paused; Degraded on InvalidSpec, CredentialsInvalid,',
-    '# ProvisioningFailed, DNSRecordRefused, VersionChangeRefused or RetriesExhausted; Progressing otherwise',
+    '# ProvisioningFailed, DNSRecordRefused, VersionChangeRefused, RetriesExhausted or ClusterLost; Progressing otherwise',
     '# (see docs/install.md).',
     'data:',
     ...argoCdHealthKeys().map((key) => `  ${key}: |\n${indented}`.replace(/\n$/, '')),

@@ -29,6 +29,8 @@ export interface EtcdMemberInfo {
 }
 
 export interface EtcdStatus {
+  /** The cluster's ID (hex), fixed when the cluster was founded: a member of another cluster has another. */
+  clusterId: string;
   memberId: string;
   leaderId: string;
   version: string;
@@ -111,6 +113,7 @@ export class EtcdClient {
     const r = await this.call(ep, 'POST', '/v3/maintenance/status', {});
     const header = (r.header ?? {}) as Json;
     return {
+      clusterId: toHexId(header.cluster_id as string),
       memberId: toHexId(header.member_id as string),
       leaderId: toHexId(r.leader as string),
       version: String(r.version ?? ''),

@@ -48,6 +48,8 @@ interface Member {
 }
 
 interface Cluster {
+  /** Fixed at founding, as etcd's cluster ID. */
+  id: string;
   token: string;
   members: Member[];
   raftIndex: number;
@@ -158,7 +160,7 @@ export class FakeEtcd {
     if (this.o.dns && ![...this.o.dns.records.values()].some((r) => r.type === 'A' && r.name === host && r.content === privateIp)) return undefined;
     let c = this.clusters.get(f.token);
     if (f.state === 'new' && !c) {
-      c = { token: f.token, members: f.initialCluster.map((m) => ({ id: newId(), name: '', peerURL: m.peerURL, isLearner: false })), raftIndex: 1, alarms: [] };
+      c = { id: newId(), token: f.token, members: f.initialCluster.map((m) => ({ id: newId(), name: '', peerURL: m.peerURL, isLearner: false })), raftIndex: 1, alarms: [] };
       this.clusters.set(f.token, c);
     }
     // state=existing: the member must have been added first ("member not found in cluster" otherwise).
@@ -211,7 +213,7 @@ export class FakeEtcd {
 
   status(ep: EtcdEndpoint): EtcdStatus {
     const { c, self, leader, version } = this.connect(ep, 'status');
-    return { memberId: self.id, leaderId: leader?.id ?? '', version, raftIndex: String(c.raftIndex), isLearner: self.isLearner, errors: [] };
+    return { clusterId: c.id, memberId: self.id, leaderId: leader?.id ?? '', version, raftIndex: String(c.raftIndex), isLearner: self.isLearner, errors: [] };
   }
 
   alarms(ep: EtcdEndpoint): { memberId: string; alarm: string }[] {

@@ -2,6 +2,13 @@
 // given, else for the host), with an optional client certificate. Tests use it to probe real servers.
 import { request } from 'node:https';
 
+/** A client certificate with the CA that verifies the server: what a kubeconfig's user and cluster hold. */
+export interface Creds {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 export interface Answer {
   status: number;
   body: string;

@@ -26,16 +26,12 @@ import { createLogger } from '../../src/runtime/logger.ts';
 import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
 import { NodeSimulator } from '../helpers/simulator.ts';
 import { samplesDir } from '../helpers/samples.ts';
+import type { Creds } from '../helpers/https-get.ts';
 
 let env: KubeEnv;
 before(async () => (env = await kubeEnv()));
 after(async () => env?.close());
 
-interface Creds {
-  ca: string;
-  cert: string;
-  key: string;
-}
 
 /** One request to an API server at an address, verified for the endpoint name. Resolves to the status, or an error's message. */
 function call(ip: string, creds: Creds, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string } | string> {
@@ -82,6 +78,7 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
   let writing = true;
   let unfinished = (): { requests: number; failed: string[] } => ({ requests: 0, failed: [] });
   let writer: Promise<void> | undefined;
+  let watchOrder: NodeJS.Timeout | undefined;
   try {
     await env.kubectl('create', 'secret', 'generic', 'demo-credentials', '-n', ns, '--from-literal=digitalocean-token=dop_v1_e2e', '--from-literal=cloudflare-api-token=cf-e2e');
     const cfg = parseConfig([`--kubeconfig=${env.kubeconfig}`, `--namespace=${ns}`, '--leader-elect=false', '--metrics-bind-address=127.0.0.1:0', `--digitalocean-api-url=${compute.url}`, `--cloudflare-api-url=${dns.url}`], {});
@@ -173,7 +170,7 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
     // 1. One apply changes all three: etcd 3.5.21 → 3.5.22, Kubernetes v1.34.2 → v1.34.3 (pool included).
     const seen = new Map<string, number>();
     const order: string[] = [];
-    const watchOrder = setInterval(() => {
+    watchOrder = setInterval(() => {
       for (const d of compute.droplets.values()) {
         if (seen.has(d.name)) continue;
         seen.set(d.name, Date.now());
@@ -246,6 +243,7 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
     assert.deepEqual(compute.violations, []);
     assert.deepEqual(dns.violations, []);
   } finally {
+    clearInterval(watchOrder); // else a failure before it is cleared keeps the file's process alive
     writing = false;
     await writer;
     // A phase that did not finish (the test failed in it): its figures say what the client saw.

@@ -2,7 +2,7 @@
 // node simulator from the user-data the controller rendered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etcdHarness, condition } from '../helpers/etcd-harness.ts';
+import { etcdHarness, condition, type Cluster } from '../helpers/etcd-harness.ts';
 import { EtcdClusters, Secrets, Events } from '../../src/kube/resources.ts';
 import { readSecret } from '../../src/controllers/secrets.ts';
 import { issuedBy } from '../../src/pki/certs.ts';
@@ -287,6 +287,39 @@ test('a new member that never joins is removed and retried with backoff; after t
     assert.equal(grown!.status!.joinFailures, undefined, 'a join that worked clears the count');
   } finally {
     clearInterval(killer);
+    await h.stop();
+  }
+});
+
+test('every member lost: no empty cluster is seeded in its place (ClusterLost) until accept-data-loss names the lost cluster', { timeout: 200_000 }, async () => {
+  const h = await etcdHarness();
+  try {
+    await h.kube.create(EtcdClusters, h.sample('lost', 1));
+    const ready = await h.until('lost', 'Ready with its cluster ID', (o) => condition(o, 'Ready')?.status === 'True' && !!o!.status!.clusterID, 60_000);
+    const id = ready!.status!.clusterID!;
+    assert.match(id, /^[0-9a-f]+$/);
+    // The only droplet is deleted behind the operator's back: the data is gone with it.
+    for (const d of [...h.compute.droplets.values()]) h.compute.droplets.delete(d.id);
+    const lost = await h.until('lost', 'ClusterLost', (o) => condition(o, 'Ready')?.reason === 'ClusterLost', 60_000);
+    assert.equal(
+      condition(lost, 'Ready')!.message,
+      `every member of etcd cluster ${id} is gone: its data is lost unless a snapshot of it exists (its CA Secrets survive). Nothing is created, so that an empty cluster does not silently take its place. To start an empty cluster instead: kubectl annotate etcdcluster lost hardway.dev/accept-data-loss=${id}`,
+    );
+    const observed = () => h.lines.filter((l) => l.msg === 'observed').length;
+    const mark = observed();
+    await h.until('lost', 'ten more reconciles', () => observed() >= mark + 10, 60_000);
+    assert.equal(h.compute.droplets.size, 0, 'nothing was seeded');
+    assert.equal((await h.kube.get<Cluster>(EtcdClusters, { namespace: 'ns', name: 'lost' })).status!.clusterID, id, 'the lost cluster is remembered');
+
+    // A wrong ID changes nothing; the right one lets a new, empty cluster be seeded.
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'lost' }, { metadata: { annotations: { 'hardway.dev/accept-data-loss': 'not-it' } } });
+    const mark2 = observed();
+    await h.until('lost', 'ten more reconciles', () => observed() >= mark2 + 10, 60_000);
+    assert.equal(h.compute.droplets.size, 0);
+    await h.kube.mergePatch(EtcdClusters, { namespace: 'ns', name: 'lost' }, { metadata: { annotations: { 'hardway.dev/accept-data-loss': id } } });
+    const again = await h.until('lost', 'a new cluster', (o) => condition(o, 'Ready')?.status === 'True' && !!o!.status!.clusterID && o!.status!.clusterID !== id, 90_000);
+    assert.equal(again!.status!.members!.length, 1);
+  } finally {
     await h.stop();
   }
 });

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { kubeEnv, freshNamespace, type KubeEnv } from './env.ts';
 import { startSandbox, condition, isReady, type Sandbox, type Watched } from '../sandbox/sandbox.ts';
+import type { Creds } from '../helpers/https-get.ts';
 
 const run = promisify(execFile);
 /** The endpoint records' TTL (src/controllers/controlplane/reconciler.ts writes 60 s). */
@@ -23,11 +24,6 @@ let env: KubeEnv;
 before(async () => (env = await kubeEnv()));
 after(async () => env?.close());
 
-interface Creds {
-  ca: string;
-  cert: string;
-  key: string;
-}
 
 /** GET https://ip:6443/readyz as the admin, verifying the endpoint name: 200 or why not. */
 function readyz(ip: string, serverName: string, c: Creds): Promise<string> {

@@ -16,6 +16,7 @@ local DEGRADED_REASONS = {
   DNSRecordRefused = true,    -- Cloudflare refused a record (a name another owner holds, a plan limit)
   VersionChangeRefused = true, -- spec.version asks for an unsupported change (a minor down, two minors up)
   RetriesExhausted = true,     -- new machines failed again and again; nothing more is tried until the spec changes
+  ClusterLost = true,          -- every etcd member is gone; nothing is seeded until a person accepts the loss
 }
 
 local function conditionsByType(status)

@@ -104,6 +104,8 @@ export const Reason = {
   DNSRecordRefused: 'DNSRecordRefused',
   /** spec.version asks for a change the version gates refuse; machines stay at the version they run. */
   VersionChangeRefused: 'VersionChangeRefused',
+  /** Every member of an etcd cluster that held data is gone: nothing is seeded until a person says so. */
+  ClusterLost: 'ClusterLost',
   /** New machines failed again and again (an etcd member never joined): nothing more is tried until the spec changes. */
   RetriesExhausted: 'RetriesExhausted',
   CredentialsNotFound: 'CredentialsNotFound',
@@ -139,3 +141,5 @@ export type Reason = (typeof Reason)[keyof typeof Reason];
 
 /** Annotation that stops reconciling one object until removed or set to anything but "true". */
 export const PAUSED_ANNOTATION = 'hardway.dev/paused';
+/** Set to an EtcdCluster's status.clusterID: the person accepts that its data is gone and a new, empty cluster is seeded. */
+export const ACCEPT_DATA_LOSS_ANNOTATION = 'hardway.dev/accept-data-loss';

@@ -65,6 +65,11 @@ export const EtcdClusterStatus = obj('Observed state of the etcd cluster.', {
     }),
   ),
   caSecretRef: opt(LocalObjectReference('the Secret holding the etcd CA certificate')),
+  clusterID: opt(
+    str(
+      'The etcd cluster ID (hex) this object founded, recorded once its first member was healthy. While it is set, losing every member stops the operator (Ready=False, ClusterLost) instead of seeding an empty cluster; the annotation hardway.dev/accept-data-loss=<clusterID> allows a new, empty one.',
+    ),
+  ),
   joinFailures: opt(JoinFailures('new members')),
   conditions: Conditions(),
 });

@@ -25,10 +25,10 @@ import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { canonical } from '../../api/canonical.ts';
 import { controlPlaneVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
-import { countingFailures, nextTry, holdForFailures, trackNodeFailures, showGaveUp, MAX_JOIN_FAILURES } from '../machines/join-failures.ts';
+import { holdForFailures, showGaveUp } from '../machines/join-failures.ts';
 import { ownedMachines, syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
@@ -294,28 +294,10 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const etcdReady = etcdDep.status === 'True';
     const versionWaits = !etcdSettled && machines.some((x) => !x.removing && x.version !== o.spec.version);
     // Nodes that never became healthy: replaced with backoff, and after three in a row no more.
-    const failed = countingFailures(o.status, o.metadata.generation);
-    for (const v of views) if (v.healthy) m.everHealthy.add(v.name);
-    const tracked = trackNodeFailures({
-      failed,
-      generation: o.metadata.generation!,
-      now: nowMs,
-      machines: views,
-      failing: views.filter((v) => !v.healthy && !v.removing && v.unhealthySince !== undefined && nowMs - v.unhealthySince >= t.unhealthyAfterMs).map((v) => v.name),
-      everHealthy: m.everHealthy,
-      counted: m.countedFailures,
-      message: (name) => probes.get(name)?.apiserverReady.message ?? (running.some((x) => x.machine === name) ? 'its API server never answered' : 'its droplet never became active'),
-    });
-    for (const f of tracked.added) m.countedFailures.add(f.machine);
-    const retry = nextTry(tracked.failures, nowMs, t.joinBackoffMs, 'control-plane node');
+    const { failures, retry } = await trackJoins(d, m, o, { views, now: nowMs, timing: t, what: 'control-plane node', log, message: (name) => probes.get(name)?.apiserverReady.message ?? (running.some((x) => x.machine === name) ? 'its API server never answered' : 'its droplet never became active') });
     const decision: RolloutDecision = etcdReady
       ? holdForFailures(planRollout({ replicas: o.spec.replicas, machines: views, maxSurge: 1, maxUnavailable: 0, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, oneAtATime: true }), retry)
       : { create: 0, remove: [], waiting: etcdDep.message };
-    for (const f of tracked.added) {
-      log.warn({ machine: f.machine, failures: tracked.failures!.count, why: f.message }, 'a new control-plane node never became healthy');
-      await d.events.record(o, 'Warning', 'NodeJoinFailed', `${f.machine} never became healthy (${tracked.failures!.count} of ${MAX_JOIN_FAILURES} tries): ${f.message}`);
-    }
-    if (retry.kind === 'gave-up') await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, retry.why);
 
     // Removal, step 1: mark (a tag: the next reconcile, or another replica, sees it); out of rotation below.
     for (const r of decision.remove) {
@@ -429,7 +411,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       replicas: after.length,
       readyReplicas: live.filter((x) => apiHealthy(x.machine)).length,
       updatedReplicas: live.filter((x) => x.version === o.spec.version && !certsDue(x.machine)).length,
-      joinFailures: tracked.failures, // undefined removes a value written before
+      joinFailures: failures, // undefined removes a value written before
     });
     const isReady = conditions.find((c) => c.type === T.Ready)?.status === 'True';
     return { requeueAfterMs: isReady && !did ? t.steadyMs : t.waitMs };

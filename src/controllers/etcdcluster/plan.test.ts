@@ -14,6 +14,8 @@ test('quorum', () => {
 test('plan: one safe step at a time', () => {
   const table: [string, PlanInput, string][] = [
     ['nothing exists: a seed', input({}), 'create-seed'],
+    ['every member of a founded cluster gone: nothing is seeded', input({ founded: 'c0ffee' }), 'lost'],
+    ['a founded cluster whose machines still exist but do not answer: wait, never reseed', input({ founded: 'c0ffee', machines: [machine('a')] }), 'wait:no etcd member answers'],
     ['seed booting, nobody answers', input({ machines: [machine('a', { active: false })] }), 'wait:machines are still booting'],
     ['machines up but nobody answers: touch nothing', input({ machines: [machine('a'), machine('b')] }), 'wait:no etcd member answers'],
     ['seed healthy, 1 of 3: add a member', input({ machines: [machine('a')], members: [member('a')] }), 'add-member'],

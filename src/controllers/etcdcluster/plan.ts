@@ -40,6 +40,11 @@ export interface PlanInput {
   maxJoinFailures: number;
   /** Wait before the next add after a failed join: doubled per failure. */
   joinBackoffMs: number;
+  /**
+   * The ID of the cluster this object founded, once it did (status.clusterID). With it, no member left
+   * means the data is gone: nothing is seeded (an empty cluster would silently replace it).
+   */
+  founded?: string;
 }
 
 export type Action =
@@ -53,6 +58,8 @@ export type Action =
   | { kind: 'wait'; why: string }
   /** Leadership handed to another member before the leader is removed by choice. */
   | { kind: 'move-leader'; from: string; to: string; toId: string }
+  /** Every member of a founded cluster is gone: nothing is created until a person says so. */
+  | { kind: 'lost'; why: string }
   /** Too many members failed to join: nothing more is added until the spec changes. */
   | { kind: 'gave-up'; why: string }
   | { kind: 'none' };
@@ -63,7 +70,7 @@ export const quorum = (voting: number): number => Math.floor(voting / 2) + 1;
 export function plan(p: PlanInput): Action {
   const machineByName = new Map(p.machines.map((m) => [m.name, m]));
   if (!p.members) {
-    if (p.machines.length === 0) return { kind: 'create-seed' };
+    if (p.machines.length === 0) return p.founded ? { kind: 'lost', why: `every member of etcd cluster ${p.founded} is gone` } : { kind: 'create-seed' };
     // Machines but no member answers: booting, or the cluster is down. Nothing is safe to change.
     return { kind: 'wait', why: p.machines.some((m) => !m.active) ? 'machines are still booting' : 'no etcd member answers' };
   }

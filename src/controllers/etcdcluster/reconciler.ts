@@ -11,6 +11,7 @@ import {
   type EtcdCluster,
   type EtcdMember,
   type JoinFailures,
+  ACCEPT_DATA_LOSS_ANNOTATION,
   type ConditionInput,
 } from '../../api/v1alpha1/index.ts';
 import { dropletName } from '../../api/v1alpha1/names.ts';
@@ -73,6 +74,7 @@ type Obj = EtcdCluster & Observed;
 /** What a probe of one machine found. */
 interface Probe {
   healthy: boolean;
+  clusterId?: string;
   /** Active alarms (NOSPACE, CORRUPT) the member reports for the cluster. */
   alarms?: string[];
   memberId?: string;
@@ -203,7 +205,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       const members = health.healthy && !st.isLearner ? await client.memberList(ep) : undefined;
       const alarms = members ? (await client.alarms(ep)).map((a) => a.alarm) : undefined;
       d.metrics?.observeProbe('etcd', health.healthy ? 'healthy' : 'unhealthy', Number(process.hrtime.bigint() - started) / 1e9);
-      return { healthy: health.healthy, memberId: st.memberId, leaderId: st.leaderId, version: st.version, message: health.reason, members, alarms };
+      return { healthy: health.healthy, clusterId: st.clusterId, memberId: st.memberId, leaderId: st.leaderId, version: st.version, message: health.reason, members, alarms };
     } catch (e) {
       d.metrics?.observeProbe('etcd', 'failed', Number(process.hrtime.bigint() - started) / 1e9);
       return { healthy: false, message: e instanceof Error ? e.message : String(e) };
@@ -443,7 +445,11 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     // Failed joins count for the spec they happened under: any spec change (a fix) starts afresh.
     const failed = countingFailures(o.status, o.metadata.generation);
     const joins = failed ? { failures: failed.count, lastAt: Date.parse(failed.lastTime) } : undefined;
-    const planned = plan({ replicas: o.spec.replicas, version: o.spec.version, machines, members, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, joinTimeoutMs: t.joinTimeoutMs, joins, maxJoinFailures: MAX_JOIN_FAILURES, joinBackoffMs: t.joinBackoffMs });
+    // The cluster this object founded: recorded once a voter answers; losing every member then stops here.
+    const accepted = o.metadata.annotations?.[ACCEPT_DATA_LOSS_ANNOTATION];
+    const answering = authority?.[1].clusterId;
+    const founded = answering ?? (o.status?.clusterID && o.status.clusterID !== accepted ? o.status.clusterID : undefined);
+    const planned = plan({ founded, replicas: o.spec.replicas, version: o.spec.version, machines, members, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, joinTimeoutMs: t.joinTimeoutMs, joins, maxJoinFailures: MAX_JOIN_FAILURES, joinBackoffMs: t.joinBackoffMs });
 
     // The cluster endpoint: the member leaving by choice is taken out of it first, and removed only once
     // resolvers have had the record's TTL to forget it, and once every ControlPlane reaches etcd through
@@ -488,6 +494,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       await d.events.record(o, 'Warning', 'MemberJoinFailed', `${action.machine} did not join within ${Math.round(t.joinTimeoutMs / 1000)} s (${joinFailures.count} of ${MAX_JOIN_FAILURES} tries): ${joinFailures.lastMessage}`);
     }
     if (did && action.kind === 'promote') joinFailures = undefined;
+    if (action.kind === 'lost') await warnOncePerGeneration(d.events, m, o, Reason.ClusterLost, lostMessage(action.why, o.metadata.name));
     if (action.kind === 'gave-up' && failed) {
       await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, gaveUpMessage(failed, 'member'));
     }
@@ -523,6 +530,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       outdatedMachines: after.filter((x) => tagValue(x.tags, 'hardway:version:') !== o.spec.version).length,
       held: action.kind === 'wait' && planned.kind !== 'wait' ? action.why : undefined,
       joinFailures: failed,
+      name: o.metadata.name,
       previousHealthy: o.status?.conditions?.find((c) => c.type === T.EtcdClusterHealthy),
       withinGrace: m.lastHealthyAt !== undefined && nowMs - m.lastHealthyAt < t.graceMs,
       alarms: authority?.[1].alarms,
@@ -534,6 +542,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       // Written even when undefined: that removes a value written before.
       clientEndpoint,
       joinFailures,
+      clusterID: founded,
       clientEndpoints: statusMembers.map((x) => `https://${x.dnsName}:2379`),
       caSecretRef: { name: `${o.metadata.name}-etcd-ca` },
       replicas: after.length,
@@ -541,7 +550,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       updatedReplicas: after.filter((x) => tagValue(x.tags, 'hardway:version:') === o.spec.version).length,
     });
     const ready = conditions.find((c) => c.type === T.Ready)?.status === 'True';
-    return { requeueAfterMs: (ready && action.kind === 'none') || action.kind === 'gave-up' ? t.steadyMs : t.waitMs };
+    return { requeueAfterMs: (ready && action.kind === 'none') || action.kind === 'gave-up' || action.kind === 'lost' ? t.steadyMs : t.waitMs };
   }
 
   return { reconcile, onTerminalError: terminalReporter(d, EtcdClusters, order) };
@@ -562,6 +571,8 @@ export interface ConditionFacts {
   held?: string;
   /** Failed joins under the current spec (what gave-up reports). */
   joinFailures?: JoinFailures;
+  /** The object's name (what a lost cluster's message tells to annotate). */
+  name?: string;
   previousHealthy?: { status: 'True' | 'False' | 'Unknown'; reason: string; message?: string };
   /** A member answered within the grace period. */
   withinGrace: boolean;
@@ -607,6 +618,10 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
   const notTrue = c.find((x) => ['MachinesProvisioned', 'DNSReady', 'EtcdClusterHealthy'].includes(x.type) && x.status !== 'True');
   const busy = c.find((x) => ['ScalingUp', 'ScalingDown', 'RollingOut'].includes(x.type) && x.status === 'True');
   const waiting = f.action.kind === 'wait' ? f.action.why : undefined;
+  if (f.action.kind === 'lost') {
+    c.push({ type: T.Ready, status: 'False', reason: Reason.ClusterLost, message: lostMessage(f.action.why, f.name) });
+    return c;
+  }
   if (f.action.kind === 'gave-up') {
     c.push({ type: T.Ready, status: 'False', reason: Reason.RetriesExhausted, message: f.joinFailures ? gaveUpMessage(f.joinFailures, 'member') : f.action.why });
     return c;
@@ -619,3 +634,8 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
   return c;
 }
 
+/** What a lost cluster says: what is gone, and the two ways on. */
+export function lostMessage(why: string, name: string | undefined): string {
+  const id = why.match(/cluster (\w+)/)?.[1] ?? '';
+  return `${why}: its data is lost unless a snapshot of it exists (its CA Secrets survive). Nothing is created, so that an empty cluster does not silently take its place. To start an empty cluster instead: kubectl annotate etcdcluster ${name ?? '<name>'} ${ACCEPT_DATA_LOSS_ANNOTATION}=${id}`;
+}

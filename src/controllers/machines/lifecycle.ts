@@ -12,6 +12,9 @@ import { CloudError } from '../../cloud/errors.ts';
 import { MachineRefused } from './cloud.ts';
 import type { CloudFactory, Clouds } from '../clouds.ts';
 import { reportTerminal, type Observed } from '../status.ts';
+import type { JoinFailures } from '../../api/v1alpha1/index.ts';
+import type { RolloutMachine } from './rollout.ts';
+import { countingFailures, trackNodeFailures, nextTry, MAX_JOIN_FAILURES, type Retry } from './join-failures.ts';
 
 export interface LifecycleDeps {
   kube: KubeClient;
@@ -208,3 +211,35 @@ export function nodeMemories<Extra extends object = object>() {
 /** The address probes and workload calls use for a droplet (see ProvisionerDeps.probeNetwork). */
 export const probeAddressOf = (network: 'public' | 'private' | undefined, m: { privateIPv4?: string; publicIPv4?: string }) =>
   network === 'private' ? m.privateIPv4 : (m.publicIPv4 ?? m.privateIPv4);
+
+/**
+ * Failed joins of a node-running kind for this reconcile (join-failures.ts): nodes that start failing
+ * without ever having been healthy are counted (a Warning NodeJoinFailed each), and whether a new node may
+ * be created now, later (backoff) or no more (RetriesExhausted, warned once per generation).
+ */
+export async function trackJoins(
+  d: { events: EventRecorder },
+  m: NodeMemory,
+  o: Observed & { status?: { joinFailures?: JoinFailures } },
+  p: { views: RolloutMachine[]; now: number; timing: NodeTiming; what: string; message: (machine: string) => string; log: Logger },
+): Promise<{ failures?: JoinFailures; retry: Retry }> {
+  for (const v of p.views) if (v.healthy) m.everHealthy.add(v.name);
+  const tracked = trackNodeFailures({
+    failed: countingFailures(o.status, o.metadata.generation),
+    generation: o.metadata.generation!,
+    now: p.now,
+    machines: p.views,
+    failing: p.views.filter((v) => !v.healthy && !v.removing && v.unhealthySince !== undefined && p.now - v.unhealthySince >= p.timing.unhealthyAfterMs).map((v) => v.name),
+    everHealthy: m.everHealthy,
+    counted: m.countedFailures,
+    message: p.message,
+  });
+  for (const f of tracked.added) {
+    m.countedFailures.add(f.machine);
+    p.log.warn({ machine: f.machine, failures: tracked.failures!.count, why: f.message }, `a new ${p.what} never became healthy`);
+    await d.events.record(o, 'Warning', 'NodeJoinFailed', `${f.machine} never became healthy (${tracked.failures!.count} of ${MAX_JOIN_FAILURES} tries): ${f.message}`);
+  }
+  const retry = nextTry(tracked.failures, p.now, p.timing.joinBackoffMs, p.what);
+  if (retry.kind === 'gave-up') await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, retry.why);
+  return { failures: tracked.failures, retry };
+}

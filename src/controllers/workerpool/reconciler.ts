@@ -19,10 +19,10 @@ import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { workerVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
-import { countingFailures, nextTry, holdForFailures, trackNodeFailures, showGaveUp, MAX_JOIN_FAILURES } from '../machines/join-failures.ts';
+import { holdForFailures, showGaveUp } from '../machines/join-failures.ts';
 import { ownedMachines, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { clusterNetwork } from '../controlplane/reconciler.ts';
@@ -268,29 +268,11 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     m.unhealthy.forget((name) => machines.some((x) => x.machine === name));
     const { maxSurge, maxUnavailable } = resolveRollout(o.spec.rollout, o.spec.replicas);
     // Workers that never became Ready: replaced with backoff, and after three in a row no more.
-    const failed = countingFailures(o.status, o.metadata.generation);
-    for (const v of views) if (v.healthy) m.everHealthy.add(v.name);
-    const tracked = trackNodeFailures({
-      failed,
-      generation: o.metadata.generation!,
-      now: nowMs,
-      machines: views,
-      failing: views.filter((v) => !v.healthy && !v.removing && v.unhealthySince !== undefined && nowMs - v.unhealthySince >= t.unhealthyAfterMs).map((v) => v.name),
-      everHealthy: m.everHealthy,
-      counted: m.countedFailures,
-      message: (name) => (nodeOf(name) ? `Node ${nodeOf(name)!.ready}: ${nodeOf(name)!.message ?? ''}` : probes.get(name) && !probes.get(name)!.kubelet.ok ? `kubelet: ${probes.get(name)!.kubelet.message}` : 'no Node registered'),
-    });
-    for (const f of tracked.added) m.countedFailures.add(f.machine);
-    const retry = nextTry(tracked.failures, nowMs, t.joinBackoffMs, 'worker');
+    const { failures, retry } = await trackJoins(d, m, o, { views, now: nowMs, timing: t, what: 'worker', log, message: (name) => (nodeOf(name) ? `Node ${nodeOf(name)!.ready}: ${nodeOf(name)!.message ?? ''}` : probes.get(name) && !probes.get(name)!.kubelet.ok ? `kubelet: ${probes.get(name)!.kubelet.message}` : 'no Node registered') });
     const decision: RolloutDecision =
       dep.status === 'True' && (nodes || machines.length === 0)
         ? holdForFailures(planRollout({ replicas: o.spec.replicas, machines: views, maxSurge, maxUnavailable, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, oneAtATime: false }), retry)
         : { create: 0, remove: [], waiting: dep.status === 'True' ? `the workload API does not answer${nodesError ? `: ${nodesError}` : ''}` : dep.message };
-    for (const f of tracked.added) {
-      log.warn({ machine: f.machine, failures: tracked.failures!.count, why: f.message }, 'a new worker never became Ready');
-      await d.events.record(o, 'Warning', 'NodeJoinFailed', `${f.machine} never became Ready (${tracked.failures!.count} of ${MAX_JOIN_FAILURES} tries): ${f.message}`);
-    }
-    if (retry.kind === 'gave-up') await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, retry.why);
 
     let did = false;
     for (const r of decision.remove) {
@@ -346,7 +328,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
       replicas: after.length,
       readyReplicas: live.filter((x) => healthy(x.machine)).length,
       updatedReplicas: live.filter((x) => x.version === version && !certsDue(x.machine)).length,
-      joinFailures: tracked.failures, // undefined removes a value written before
+      joinFailures: failures, // undefined removes a value written before
     });
     const isReady = conditions.find((c) => c.type === T.Ready)?.status === 'True';
     return { requeueAfterMs: isReady && !did ? t.steadyMs : t.waitMs };
