@@ -91,6 +91,8 @@ interface Memory {
   /** Members whose droplet a listing did not show, since when (only used when status has no droplet id). */
   missingSince?: Map<string, number>;
   lastCloudSync?: { fingerprint: string; at: number; endpoint: string[] };
+  /** When the firewall was last found as wanted, for which generation (it depends on the spec alone). */
+  firewallSync?: { generation?: number; at: number };
   lastHealthyAt?: number;
   /** Whether a member's server certificate carries the cluster host (its Secret never changes). */
   servesCluster: Map<string, boolean>;
@@ -235,8 +237,12 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) {
       await d.events.record(o, 'Normal', 'DNSRecordDeleted', r.name === host ? `${r.name} → ${r.content} (out of the cluster endpoint)` : `${r.name} (member removed)`);
     }
-    const fw = etcdFirewallSpec(o);
-    if ((await ensureFirewall(clouds, o.metadata.uid!, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+    // The firewall names tags, not droplets: members and the endpoint coming and going do not change it.
+    if (!m.firewallSync || m.firewallSync.generation !== o.metadata.generation || nowMs - m.firewallSync.at >= t.cloudSyncMs) {
+      const fw = etcdFirewallSpec(o);
+      if ((await ensureFirewall(clouds, o.metadata.uid!, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+      m.firewallSync = { generation: o.metadata.generation, at: nowMs };
+    }
     const listed = endpoint ?? change.kept.filter((r) => r.name === host).map((r) => r.content);
     // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
     m.lastCloudSync = { fingerprint, at: nowMs, endpoint: listed };
