@@ -259,6 +259,8 @@ export class FakeEtcd {
     const { where, c, self, leader, running } = this.connect(ep, 'moveLeader');
     if (self !== leader) throw new EtcdError(where, 'etcdserver: not leader', 9);
     const m = c.members.find((x) => x.id === targetHex);
+    // Unknown member or learner: ErrBadLeaderTransferee (MoveLeader in server/etcdserver/server.go, v3.5.21).
+    // Stricter than etcd for a transferee that is down: etcd waits and fails with a leader-transfer timeout.
     if (!m || m.isLearner || !running.has(m.id)) throw new EtcdError(where, 'etcdserver: bad leader transferee', 9);
     c.leaderId = m.id;
   }

@@ -311,7 +311,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     // Creation (before DNS: a droplet boots while its records are written): certificates for the node, user-data, and the droplet (after a lookup by tag).
     for (let i = 0; i < decision.create; i++) {
       const name = dropletName(o.metadata.name, 'ControlPlane', d.randomBytes(5));
-      await createNode(o, clouds, pki, name, etcd, etcdEndpoints, log);
+      await createNode(o, clouds, pki, name, etcd, etcdEndpoints, !!etcdEndpoint, log);
     }
 
     // 5. Rotation: the endpoint's records and the load balancer's members are the healthy, staying nodes.
@@ -417,7 +417,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     return { requeueAfterMs: isReady && !did ? t.steadyMs : t.waitMs };
   }
 
-  async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], log: Logger) {
+  async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], viaClusterEndpoint: boolean, log: Logger) {
     const zone = o.spec.dns.zone;
     const net = clusterNetwork(o);
     const node = { name, address: `${name}.${zone}` };
@@ -465,7 +465,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         versionTag(o.spec.version),
         clusterTag(uid),
         etcdClientTag(etcd.metadata.uid!),
-        ...(etcdEndpoints.length === 1 && etcdEndpoints[0] === (etcd.status as { clientEndpoint?: string } | undefined)?.clientEndpoint ? [ETCD_ENDPOINT_TAG] : []),
+        ...(viaClusterEndpoint ? [ETCD_ENDPOINT_TAG] : []),
         ...(o.spec.endpoint.mode === 'LoadBalancer' ? [loadBalancerTag(uid)] : []),
         ...(spec.tags ?? []),
       ],

@@ -1,7 +1,9 @@
 // The cluster endpoint: one DNS name, `<cluster>-etcd.<zone>`, whose A records are the members clients
 // should use now, and which every member's server certificate carries. API servers are given this name
 // alone (--etcd-servers), so replacing, adding or removing members never leaves them pointing at names
-// that no longer exist (docs/etcdcluster.md, "The cluster endpoint"). Pure.
+// that no longer exist (docs/etcdcluster.md, "The cluster endpoint"). Clients fail over because etcd's Go
+// client dials host:port with net.Dialer, which tries each resolved address in turn (etcd v3.4.13
+// clientv3/balancer/resolver/endpoint/endpoint.go Dialer; v3.5 client/v3/internal/resolver). Pure.
 import type { MemberView, MachineView } from './plan.ts';
 
 /** The cluster endpoint's host name. Cannot collide with a member's (`<cluster>-etcd-<5 chars>`). */
