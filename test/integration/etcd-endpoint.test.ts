@@ -6,7 +6,7 @@
 // 2. a killed etcd member is healed;
 // 3. etcd scales 3 → 5 → 3.
 // Every member is replaced in (1) and again in (2)/(3): API servers given members' names would be cut off;
-// given the cluster endpoint, they never are. Figures per phase are printed (requests, failures, longest
+// given the cluster endpoint, they never are (a killed member may fail the requests in flight on it). Figures per phase are printed (requests, failures, longest
 // gap between successful round trips).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,7 +89,7 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
       destination: new Writable({
         write: (c, _e, cb) => {
           const l = JSON.parse(String(c));
-          logLines.push({ time: Date.parse(l.time) || Date.now(), msg: `${l.kind ?? ''} ${l.msg} ${l.machine ?? ''}` });
+          logLines.push({ time: Date.parse(l.time) || Date.now(), msg: `${l.kind ?? ''} ${l.msg} ${l.machine ?? ''}${l.why ? ` (${l.why})` : ''}` });
           cb();
         },
       }),
@@ -239,7 +239,15 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
     const all = Object.values(figures);
     console.log(`in all: ${all.reduce((a, f) => a + f.requests, 0)} round trips, ${all.reduce((a, f) => a + f.failed.length, 0)} failed, longest gap ${(Math.max(...all.map((f) => f.longestGapMs)) / 1000).toFixed(1)} s`);
     for (const [name, f] of Object.entries(figures)) assert.ok(f.requests > 10, `${name}: the client wrote throughout`);
-    for (const [name, f] of Object.entries(figures)) assert.deepEqual(f.failed, [], `${name}: no request through the endpoint failed`);
+    // Planned changes (roll, scale) fail nothing. A member that dies unannounced takes with it the requests an
+    // API server had in flight on its connection: they fail with Unavailable ("transport is closing"), as
+    // one read did in a CI run (2026-11-30); the client recovers at once. So a heal may fail a request or two,
+    // and the gap stays short.
+    const unplanned = 'heal a killed member';
+    for (const [name, f] of Object.entries(figures)) {
+      if (name === unplanned) assert.ok(f.failed.length <= 2 && f.longestGapMs < 10_000, `${name}: at most the requests in flight on the dead member fail (${f.failed.length}), the API back within 10 s (${f.longestGapMs} ms)`);
+      else assert.deepEqual(f.failed, [], `${name}: no request through the endpoint failed`);
+    }
     assert.deepEqual(compute.violations, []);
     assert.deepEqual(dns.violations, []);
   } finally {
