@@ -82,13 +82,15 @@ export const kubernetesBinary = (version: string, bin: string): Artifact => ({
 
 // etcd publishes SHA256SUMS with "<hex>  etcd-v<v>-linux-amd64.tar.gz" lines; the tarball's members sit
 // under etcd-v<v>-linux-amd64/ (etcd-io/etcd scripts/release.sh and scripts/build-binary at v3.5.21).
+// etcdutl (snapshot restore) is in the tarball beside etcd and etcdctl: etcd-io/etcd v3.5.21
+// scripts/build-binary, package(): `for bin in etcd etcdctl etcdutl`.
 export const etcdArtifact = (version: string): Artifact => {
   const file = `etcd-v${version}-linux-amd64.tar.gz`;
   return {
     name: file,
     url: `${GH}/etcd-io/etcd/releases/download/v${version}/${file}`,
     verify: { kind: 'published', url: `${GH}/etcd-io/etcd/releases/download/v${version}/SHA256SUMS` },
-    install: { kind: 'tar', to: '/usr/local/bin', members: [`etcd-v${version}-linux-amd64/etcd`, `etcd-v${version}-linux-amd64/etcdctl`], strip: 1 },
+    install: { kind: 'tar', to: '/usr/local/bin', members: [`etcd-v${version}-linux-amd64/etcd`, `etcd-v${version}-linux-amd64/etcdctl`, `etcd-v${version}-linux-amd64/etcdutl`], strip: 1 },
   };
 };
 

@@ -2,6 +2,8 @@
 // to a member's IP but verifies its certificate against the DNS name it issued (SNI + identity check).
 // Short timeouts; callers probe members concurrently.
 import { request } from 'node:https';
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
 import { isIP } from 'node:net';
 
 export interface EtcdTls {
@@ -35,6 +37,8 @@ export interface EtcdStatus {
   leaderId: string;
   version: string;
   raftIndex: string;
+  /** The store's revision when the member answered. */
+  revision: string;
   isLearner: boolean;
   errors: string[];
 }
@@ -118,6 +122,7 @@ export class EtcdClient {
       leaderId: toHexId(r.leader as string),
       version: String(r.version ?? ''),
       raftIndex: String(r.raftIndex ?? '0'),
+      revision: String(header.revision ?? '0'),
       isLearner: r.isLearner === true,
       errors: (r.errors as string[] | undefined) ?? [],
     };
@@ -162,5 +167,100 @@ export class EtcdClient {
   /** Promotes a learner; etcd refuses while it is not caught up with the leader. */
   async memberPromote(ep: EtcdEndpoint, idHex: string): Promise<void> {
     await this.call(ep, 'POST', '/v3/cluster/member/promote', { ID: toDecimalId(idHex) });
+  }
+
+  /**
+   * The member's whole database as etcd streams it (POST /v3/maintenance/snapshot through the gateway):
+   * newline-delimited {"result":{"blob":<base64>}} messages, 32 KiB of the bbolt file each, then one more
+   * whose blob is the SHA-256 of all before it (server/etcdserver/api/v3rpc/maintenance.go Snapshot; the
+   * gateway's framing: grpc-gateway v1.16.0 runtime/handler.go ForwardResponseStream; etcd v3.5.21). The
+   * bytes out are the file `etcdctl snapshot save` writes (db + hash), which `etcdutl snapshot restore`
+   * checks. The hash is checked here too: a stream cut short or corrupted ends in an error, never in a
+   * short file that looks complete. Streamed: one message in memory at a time.
+   */
+  snapshot(ep: EtcdEndpoint, idleTimeoutMs = 30_000): Readable {
+    const where = `${ep.dnsName} (${ep.ip})`;
+    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const hash = createHash('sha256');
+    let pending: Buffer | undefined;
+    let buffered = '';
+    let failed = false;
+    const fail = (message: string) => {
+      if (failed) return;
+      failed = true;
+      out.destroy(new EtcdError(where, `snapshot: ${message}`));
+    };
+    const onLine = (line: string): boolean => {
+      if (!line.trim()) return true;
+      let m: { result?: { blob?: string }; error?: { message?: string } };
+      try {
+        m = JSON.parse(line) as typeof m;
+      } catch {
+        fail(`not JSON: ${line.slice(0, 80)}`);
+        return false;
+      }
+      if (m.error) {
+        fail(m.error.message ?? 'the member ended the stream with an error');
+        return false;
+      }
+      if (pending) hash.update(pending);
+      const ok = pending ? out.write(pending) : true;
+      pending = Buffer.from(m.result?.blob ?? '', 'base64');
+      return ok;
+    };
+    const req = request(
+      {
+        host: ep.ip,
+        port: ep.port ?? 2379,
+        path: '/v3/maintenance/snapshot',
+        method: 'POST',
+        ...(isIP(ep.dnsName) ? {} : { servername: ep.dnsName }),
+        ca: this.tls.ca,
+        cert: this.tls.cert,
+        key: this.tls.key,
+        timeout: idleTimeoutMs,
+        headers: { 'content-type': 'application/json', 'content-length': 2 },
+      },
+      (res) => {
+        if ((res.statusCode ?? 0) >= 400) {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => fail(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+          return;
+        }
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let nl: number;
+          let keepGoing = true;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            keepGoing = onLine(line) && keepGoing;
+            if (failed) return req.destroy();
+          }
+          // Back-pressure: the upload reads slower than etcd sends.
+          if (!keepGoing) {
+            res.pause();
+            out.once('drain', () => res.resume());
+          }
+        });
+        res.on('end', () => {
+          if (failed) return;
+          if (buffered.trim() && !onLine(buffered) && failed) return;
+          if (!pending || pending.length !== 32) return fail('the stream ended before the hash (cut short)');
+          if (!hash.digest().equals(pending)) return fail("the data does not match etcd's own SHA-256");
+          out.end(pending);
+        });
+        res.on('error', (e) => fail(e.message));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no data for ${idleTimeoutMs} ms`)));
+    req.on('error', (e) => fail(e.message));
+    out.on('close', () => {
+      if (!out.writableFinished) req.destroy();
+    });
+    req.end('{}');
+    return out;
   }
 }

@@ -75,6 +75,31 @@ export class Metrics {
     buckets: [0.005, 0.02, 0.1, 0.5, 1, 3, 10],
     registers: [this.registry],
   });
+  readonly backupOperations = new Counter({
+    name: 'hardway_etcd_backup_operations_total',
+    help: 'etcd snapshot operations by operation (snapshot, prune, restore-check) and result (success, failure).',
+    labelNames: ['operation', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly backupDuration = new Histogram({
+    name: 'hardway_etcd_backup_duration_seconds',
+    help: 'Time one snapshot operation took, from the first byte read from etcd to the manifest written.',
+    labelNames: ['operation'] as const,
+    buckets: [0.5, 2, 10, 30, 120, 600, 1800],
+    registers: [this.registry],
+  });
+  readonly backupBytes = new Gauge({
+    name: 'hardway_etcd_backup_last_size_bytes',
+    help: 'Size of the newest snapshot taken, by EtcdCluster (namespace/name).',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly backupLastSuccess = new Gauge({
+    name: 'hardway_etcd_backup_last_success_timestamp_seconds',
+    help: 'When the newest snapshot was taken (Unix time), by EtcdCluster (namespace/name).',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'hardway_leader',
     help: '1 while this process holds the leader lease.',
@@ -96,6 +121,13 @@ export class Metrics {
   observeProbe(component: string, result: 'healthy' | 'unhealthy' | 'failed', seconds: number): void {
     this.probes.inc({ component, result });
     this.probeDuration.observe({ component }, seconds);
+  }
+
+  observeBackup(operation: 'snapshot' | 'prune' | 'restore-check', ok: boolean, seconds: number, cluster?: string, size?: number, at?: Date): void {
+    this.backupOperations.inc({ operation, result: ok ? 'success' : 'failure' });
+    this.backupDuration.observe({ operation }, seconds);
+    if (ok && cluster && size !== undefined) this.backupBytes.set({ cluster }, size);
+    if (ok && cluster && at) this.backupLastSuccess.set({ cluster }, at.getTime() / 1000);
   }
 
   /** Records one cloud API call and, when the response said so, the remaining quota. */

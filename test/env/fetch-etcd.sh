@@ -6,7 +6,9 @@ set -euo pipefail
 
 cache="${HARDWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardway}"
 dest="$cache/etcd/bin"
-if [ -x "$dest/etcd" ] && "$dest/etcd" --version 2>/dev/null | grep -q '^etcd Version: 3\.5\.'; then
+# etcdutl (snapshot restore) comes in the same package (etcd-server 3.5.30-2 ships /usr/bin/etcd and
+# /usr/bin/etcdutl; etcd-client only etcdctl).
+if [ -x "$dest/etcd" ] && [ -x "$dest/etcdutl" ] && "$dest/etcd" --version 2>/dev/null | grep -q '^etcd Version: 3\.5\.'; then
   echo "fetch-etcd: cached $("$dest/etcd" --version | head -1) in $dest"
   exit 0
 fi
@@ -29,5 +31,6 @@ fi
 (cd "$work" && apt-get "${apt[@]}" download "etcd-server=$version" >/dev/null 2>&1)
 dpkg -x "$work"/etcd-server_*.deb "$work/x"
 mkdir -p "$dest"
+install -m 0755 "$work/x/usr/bin/etcdutl" "$dest/etcdutl.tmp" && mv "$dest/etcdutl.tmp" "$dest/etcdutl"
 install -m 0755 "$work/x/usr/bin/etcd" "$dest/etcd.tmp" && mv "$dest/etcd.tmp" "$dest/etcd"
 echo "fetch-etcd: $("$dest/etcd" --version | head -1) in $dest"

@@ -213,7 +213,7 @@ export class FakeEtcd {
 
   status(ep: EtcdEndpoint): EtcdStatus {
     const { c, self, leader, version } = this.connect(ep, 'status');
-    return { clusterId: c.id, memberId: self.id, leaderId: leader?.id ?? '', version, raftIndex: String(c.raftIndex), isLearner: self.isLearner, errors: [] };
+    return { clusterId: c.id, memberId: self.id, leaderId: leader?.id ?? '', version, raftIndex: String(c.raftIndex), revision: String(c.raftIndex), isLearner: self.isLearner, errors: [] };
   }
 
   alarms(ep: EtcdEndpoint): { memberId: string; alarm: string }[] {

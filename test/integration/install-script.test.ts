@@ -84,14 +84,14 @@ for (const [minor, components] of Object.entries(RELEASES)) {
   });
 }
 
-test('an etcd node installs etcd and etcdctl from the release tarball checked against SHA256SUMS', async () => {
+test('an etcd node installs etcd, etcdctl and etcdutl (snapshot restore) from the release tarball checked against SHA256SUMS, and nothing else of it', async () => {
   const s = await startReleaseServer({ components: RELEASES['1.34']!, kubernetes: [], etcd: ['3.5.21'] });
   try {
     const root = path.join(dir, 'etcd');
     const r = await runScript([local(etcdArtifact('3.5.21'), s, root)], root);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(installed(root, '/usr/local/bin/etcd') && installed(root, '/usr/local/bin/etcdctl'));
-    assert.equal(existsSync(`${root}/usr/local/bin/etcdutl`), false, 'only the members asked for');
+    assert.ok(installed(root, '/usr/local/bin/etcd') && installed(root, '/usr/local/bin/etcdctl') && installed(root, '/usr/local/bin/etcdutl'));
+    assert.equal(existsSync(`${root}/usr/local/bin/README.md`), false, 'only the members asked for');
   } finally {
     await s.stop();
   }

@@ -18,6 +18,7 @@ export const ConditionType = {
   AddonsReady: 'AddonsReady',
   ControlPlaneAvailable: 'ControlPlaneAvailable',
   NodesReady: 'NodesReady',
+  BackupHealthy: 'BackupHealthy',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -33,6 +34,7 @@ export const ETCD_CLUSTER_CONDITIONS = [
   T.ScalingUp,
   T.ScalingDown,
   T.RollingOut,
+  T.BackupHealthy,
   T.Deleting,
   T.Paused,
 ] as const;
@@ -136,6 +138,19 @@ export const Reason = {
   AddonsNotApplied: 'AddonsNotApplied',
   NodesReady: 'NodesReady',
   NodesNotReady: 'NodesNotReady',
+  // Backups and restore (EtcdCluster)
+  /** The newest snapshot is recent and the last attempt succeeded. */
+  SnapshotTaken: 'SnapshotTaken',
+  /** The last snapshot attempt failed (etcd, the storage or its credentials). */
+  SnapshotFailed: 'SnapshotFailed',
+  /** The newest snapshot is older than twice the schedule's interval. */
+  SnapshotOutdated: 'SnapshotOutdated',
+  /** spec.backup is set; no snapshot was taken yet. */
+  NoSnapshotYet: 'NoSnapshotYet',
+  /** spec.restore cannot be used: no snapshot, no manifest, a hash that does not match, storage refused. */
+  RestoreFailed: 'RestoreFailed',
+  /** The first member is being started from a snapshot. */
+  Restoring: 'Restoring',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -143,3 +158,5 @@ export type Reason = (typeof Reason)[keyof typeof Reason];
 export const PAUSED_ANNOTATION = 'hardway.dev/paused';
 /** Set to an EtcdCluster's status.clusterID: the person accepts that its data is gone and a new, empty cluster is seeded. */
 export const ACCEPT_DATA_LOSS_ANNOTATION = 'hardway.dev/accept-data-loss';
+/** On an EtcdCluster with spec.backup: any new value asks for a snapshot now (status.backup.handledRequest says when it was acted upon). */
+export const SNAPSHOT_REQUEST_ANNOTATION = 'hardway.dev/snapshot-request';

@@ -8,6 +8,67 @@ import { maxObjectNameLength } from './names.ts';
 export const ETCD_REPLICAS = [1, 3, 5, 7] as const;
 export const SUPPORTED_ETCD_MINORS = ['3.5', '3.6'] as const;
 
+export const SnapshotStorage = obj(
+  'S3-compatible object storage for etcd snapshots: DigitalOcean Spaces (endpoint https://<region>.digitaloceanspaces.com) or any S3 endpoint.',
+  {
+    endpoint: str('Endpoint URL, for example "https://nyc3.digitaloceanspaces.com".', { pattern: '^https?://[^\\s/]+(/.*)?$', hint: 'an http(s) URL such as https://nyc3.digitaloceanspaces.com', maxLength: 2048 }),
+    region: str('Region the SDK signs requests for; Spaces accepts "us-east-1" for every region.', { default: 'us-east-1', minLength: 1, maxLength: 64 }),
+    bucket: str('Bucket (Space) name.', { pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', hint: 'a bucket name: 3-63 lowercase letters, digits, dots and dashes' }),
+    prefix: opt(
+      str('Folder inside the bucket, ending in "/". Default: "hardway/<namespace>/<name>/". Snapshots are etcd-<time>.db, each with <key>.manifest.json beside it.', {
+        pattern: '^([^/\\s][^\\s]*/)?$',
+        hint: 'a folder such as backups/demo/ (no leading "/", a trailing "/")',
+        maxLength: 512,
+      }),
+    ),
+    forcePathStyle: bool('Address the bucket in the path (https://endpoint/bucket/key) instead of the host name; needed by S3 servers without per-bucket host names.', false),
+    credentialsSecretRef: LocalObjectReference('a Secret with the keys "access-key-id" and "secret-access-key" (a Spaces access key)'),
+  },
+);
+export type SnapshotStorage = Static<typeof SnapshotStorage>;
+
+export const Backup = obj(
+  'Scheduled snapshots of etcd to object storage, streamed from a healthy member. The annotation hardway.dev/snapshot-request=<any new value> asks for one now.',
+  {
+    schedule: str('When to take snapshots: a cron expression of five fields, in UTC, for example "0 */6 * * *".', {
+      pattern: '^\\S+( \\S+){4}$',
+      hint: 'five cron fields such as "0 */6 * * *"',
+      maxLength: 128,
+    }),
+    retention: obj(
+      'How many snapshots to keep. The newest good snapshot is never deleted.',
+      {
+        count: int('Keep at most this many snapshots.', { minimum: 1, maximum: 1000, default: 7 }),
+        maxAge: opt(str('Delete snapshots older than this (a duration such as "168h" or "30d"), the newest excepted.', { pattern: '^[0-9]+(m|h|d)$', hint: 'a duration such as 168h or 30d' })),
+      },
+      { default: { count: 7 } },
+    ),
+    storage: SnapshotStorage,
+  },
+);
+export type Backup = Static<typeof Backup>;
+
+export const Restore = obj(
+  'Start this cluster from a snapshot instead of empty: the first member restores it (checked against its manifest SHA-256, the revision bumped and marked compacted), then the cluster grows to replicas as usual. Used for a new object, or for one whose members are all lost (Ready=False, ClusterLost).',
+  {
+    storage: opt(SnapshotStorage),
+    snapshot: opt(str('Object key of the snapshot; default: the newest snapshot with a manifest under the storage prefix.', { minLength: 1, maxLength: 1024 })),
+  },
+);
+export type Restore = Static<typeof Restore>;
+
+export const SnapshotRecord = obj('One snapshot in object storage.', {
+  key: str('Object key of the snapshot.'),
+  bucket: opt(str('Bucket.')),
+  time: str('When the snapshot was taken (RFC 3339).', { format: 'date-time' }),
+  revision: opt(str('etcd revision when the snapshot started (the snapshot holds at least this).')),
+  size: opt(int('Size in bytes.', { minimum: 0 })),
+  sha256: opt(str('SHA-256 of the object, hex.')),
+  member: opt(str('The member that served it.')),
+  etcdVersion: opt(str('etcd version of that member.')),
+});
+export type SnapshotRecord = Static<typeof SnapshotRecord>;
+
 export const EtcdClusterSpec = obj(
   'Desired state of a dedicated etcd cluster on DigitalOcean droplets.',
   {
@@ -23,6 +84,8 @@ export const EtcdClusterSpec = obj(
     dns: DNS,
     credentialsRef: CredentialsRef,
     firewall: EtcdFirewall,
+    backup: opt(Backup),
+    restore: opt(Restore),
   },
   {
     rules: [
@@ -71,6 +134,22 @@ export const EtcdClusterStatus = obj('Observed state of the etcd cluster.', {
     ),
   ),
   joinFailures: opt(JoinFailures('new members')),
+  backup: opt(
+    obj('What the backups did.', {
+      lastSnapshot: opt(SnapshotRecord),
+      lastFailureTime: opt(str('When the last failed snapshot attempt ended.', { format: 'date-time' })),
+      lastFailureMessage: opt(str('Why it failed.')),
+      lastAttemptTime: opt(str('When the last snapshot attempt ended, good or not.', { format: 'date-time' })),
+      nextScheduledTime: opt(str('When the next scheduled snapshot is due.', { format: 'date-time' })),
+      handledRequest: opt(str('The last hardway.dev/snapshot-request value acted upon.')),
+    }),
+  ),
+  restore: opt(
+    obj('The snapshot this cluster was started from.', {
+      snapshot: SnapshotRecord,
+      clusterID: opt(str('The etcd cluster ID the restore made, once it answered.')),
+    }),
+  ),
   conditions: Conditions(),
 });
 export type EtcdClusterStatus = Static<typeof EtcdClusterStatus>;
