@@ -15,6 +15,7 @@ import { observeReconciler, terminalRecorder } from './controllers/observe.ts';
 import type { Observed } from './controllers/status.ts';
 import { CloudFactory } from './controllers/clouds.ts';
 import { etcdClusterController, type EtcdTiming } from './controllers/etcdcluster/reconciler.ts';
+import { s3Store } from './cloud/s3/store.ts';
 import { controlPlaneController, type ControlPlaneTiming } from './controllers/controlplane/reconciler.ts';
 import { workerPoolController, type WorkerPoolTiming } from './controllers/workerpool/reconciler.ts';
 import { HttpKubeHealth } from './health/probes.ts';
@@ -100,6 +101,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
             ...common,
             get: (key) => informer.get(key) as never,
             dependents: referring('ControlPlane', 'etcdClusterRef'),
+            snapshotStores: s3Store,
             endpointUsers: (namespace, name) => informers.get('ControlPlane')!.list(namespace).filter((x) => (x.spec as { etcdClusterRef?: { name?: string } } | undefined)?.etcdClusterRef?.name === name) as never,
             timing: { unhealthyAfterMs: cfg.etcdReplaceUnhealthySeconds * 1000, ...deps.etcdTiming },
           })

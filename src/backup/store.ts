@@ -24,3 +24,10 @@ export interface SnapshotStore {
 }
 
 export type SnapshotStoreFactory = (where: StorageLocation) => SnapshotStore;
+
+/** A storage error in one line, without request ids or credentials (SDK errors carry name and HTTP status). */
+export function storageError(e: unknown): string {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = err.$metadata?.httpStatusCode;
+  return `${err.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err.message ?? String(e)}`.slice(0, 300);
+}

@@ -31,7 +31,7 @@ function installStep(a: Artifact): string {
   }
 }
 
-export function renderInstallScript(o: { artifacts: Artifact[]; prepare?: string[]; units: string[] }): string {
+export function renderInstallScript(o: { artifacts: Artifact[]; prepare?: string[]; beforeStart?: string[]; units: string[] }): string {
   return `#!/bin/bash
 # Installs this node's components. Every download is checked against its SHA-256 before anything is
 # installed: the digest kept in hardway, the one its publisher lists, or the one GitHub computed on upload.
@@ -67,7 +67,7 @@ print(digest[len("sha256:"):] if digest.startswith("sha256:") else "")' "$work/$
 ${(o.prepare ?? []).join('\n')}
 ${o.artifacts.map(fetchStep).join('\n')}
 ${o.artifacts.map(installStep).join('\n')}
-systemctl daemon-reload
+${(o.beforeStart ?? []).join('\n')}${o.beforeStart?.length ? '\n' : ''}systemctl daemon-reload
 systemctl enable --now ${o.units.join(' ')}
 `;
 }

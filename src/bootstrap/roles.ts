@@ -10,6 +10,7 @@ import { renderInstallScript } from './install.ts';
 import { etcdArtifact, nodeArtifacts } from './manifest.ts';
 import { kubeletConfig, kubeProxyConfig, containerdConfig, cniConfig, flannelNetConf, encryptionConfig, auditPolicy, sysctlConf, modulesConf } from './configs.ts';
 import { stringify } from 'yaml';
+import { etcdRestoreFiles, ETCD_RESTORE_SCRIPT, type EtcdRestore } from './restore.ts';
 
 const INSTALL = '/usr/local/sbin/hardway-install';
 
@@ -55,6 +56,8 @@ export interface EtcdMemberBootstrap {
     /** Signed by the peer CA (cert may carry intermediates after the leaf). */
     peer: CertBundle;
   };
+  /** The seed of a restored cluster: its data directory comes from this snapshot (restore.ts). */
+  restore?: EtcdRestore;
 }
 
 export const ETCD_DIR = '/etc/etcd';
@@ -108,9 +111,12 @@ export function renderEtcdMember(b: EtcdMemberBootstrap): RenderedNode {
     args: etcdArgs(b),
     service: { Type: 'notify', LimitNOFILE: '65536' },
   };
+  if (b.restore) files.push(...etcdRestoreFiles(b.restore, { name: b.member.name, initialCluster: etcdArgs(b).find((a) => a.startsWith('--initial-cluster='))!.slice('--initial-cluster='.length), peerURL: `https://${b.member.address}:2380`, token: b.token }));
   const install = renderInstallScript({
     artifacts: [etcdArtifact(b.version)],
     prepare: [`install -d -m 0700 ${ETCD_DATA_DIR}`],
+    // After etcdutl is installed, before etcd starts.
+    beforeStart: b.restore ? [ETCD_RESTORE_SCRIPT] : [],
     units: [NODE_ENV_UNIT, 'etcd.service'],
   });
   return finish('etcd', b.member.name, files, [unit], install);

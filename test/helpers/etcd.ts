@@ -5,6 +5,10 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { RenderedNode } from '../../src/bootstrap/roles.ts';
 import { etcdPath } from '../env/cluster.ts';
+import { ETCD_RESTORE_SCRIPT } from '../../src/bootstrap/restore.ts';
+
+/** etcdutl 3.5 beside etcd (test/env/fetch-etcd.sh). */
+export const etcdutlPath = path.join(path.dirname(etcdPath), 'etcdutl');
 
 export function requireEtcd(): void {
   const r = spawnSync(etcdPath, ['--version'], { encoding: 'utf8' });
@@ -58,9 +62,15 @@ export function startMember(node: RenderedNode, ip: string, root: string, hostsF
     resolv = path.join(path.dirname(hostsFile), 'resolv.conf');
     writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
   }
+  // The seed of a restored cluster runs its rendered restore script first, for real (curl from the test's
+  // S3 server, sha256sum, etcdutl), with the node's paths moved under root as etcd's are.
+  const restore = node.files.some((f) => f.path === ETCD_RESTORE_SCRIPT) ? path.join(root, ETCD_RESTORE_SCRIPT) : undefined;
+  // (Not ETCD_*: etcd reads those as flags.)
+  const env = { ...process.env, HARDWAY_ETCD_DIR: path.join(root, '/etc/etcd'), HARDWAY_ETCD_DATA_DIR: path.join(root, '/var/lib/etcd'), HARDWAY_ETCDUTL: etcdutlPath };
+  const before = restore ? `"${restore}" && ` : '';
   const proc = hostsFile
-    ? spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', 'sh', '-c', `mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"`, hostsFile, resolv, etcdPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('setpriv', ['--pdeathsig', 'KILL', etcdPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', 'sh', '-c', `mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && ${before}exec "$@"`, hostsFile, resolv, etcdPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    : spawn('setpriv', ['--pdeathsig', 'KILL', 'sh', '-c', `${before}exec "$@"`, 'etcd', etcdPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const log: string[] = [];
   proc.stdout!.on('data', (d) => log.push(String(d)));
   proc.stderr!.on('data', (d) => log.push(String(d)));

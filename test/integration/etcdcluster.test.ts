@@ -303,7 +303,7 @@ test('every member lost: no empty cluster is seeded in its place (ClusterLost) u
     const lost = await h.until('lost', 'ClusterLost', (o) => condition(o, 'Ready')?.reason === 'ClusterLost', 60_000);
     assert.equal(
       condition(lost, 'Ready')!.message,
-      `every member of etcd cluster ${id} is gone: its data is lost unless a snapshot of it exists (its CA Secrets survive). Nothing is created, so that an empty cluster does not silently take its place. To start an empty cluster instead: kubectl annotate etcdcluster lost hardway.dev/accept-data-loss=${id}`,
+      `every member of etcd cluster ${id} is gone: its data is lost unless a snapshot of it exists (its CA Secrets survive). Nothing is created, so that an empty cluster does not silently take its place. To restore the newest snapshot: kubectl patch etcdcluster lost --type=merge -p '{"spec":{"restore":{}}}' (spec.restore.storage, or spec.backup's). To start an empty cluster instead: kubectl annotate etcdcluster lost hardway.dev/accept-data-loss=${id}`,
     );
     const observed = () => h.lines.filter((l) => l.msg === 'observed').length;
     const mark = observed();

@@ -1,5 +1,6 @@
 // The operator's own validation of a whole object: defaults, the schema, then the rules a schema cannot
 // express (or that only CEL on newer API servers could). Returns every problem, each with its field path.
+import { checkSchedule } from '../../backup/schedule.ts';
 import { applyDefaults, checkSchema, type Problem } from './schema-walk.ts';
 import { node } from './schema.ts';
 import { parseCidr, overlaps, hasHostBits, canonicalCidr, type Cidr } from './cidr.ts';
@@ -115,6 +116,18 @@ export function validateEtcdCluster(raw: unknown): ValidationResult<EtcdCluster>
     (s, add) => {
       checkCidrList('spec.firewall.adminCIDRs', s.firewall.adminCIDRs, add);
       checkCidrList('spec.firewall.managementCIDRs', s.firewall.managementCIDRs, add);
+    },
+    (s, add) => {
+      if (s.backup) {
+        try {
+          checkSchedule(s.backup.schedule);
+        } catch (e) {
+          add('spec.backup.schedule', `not a cron schedule: ${(e as Error).message}`);
+        }
+        checkRefName('spec.backup.storage.credentialsSecretRef.name', s.backup.storage.credentialsSecretRef.name, add);
+      }
+      if (s.restore && !s.restore.storage && !s.backup) add('spec.restore.storage', 'required when there is no spec.backup.storage to restore from');
+      if (s.restore?.storage) checkRefName('spec.restore.storage.credentialsSecretRef.name', s.restore.storage.credentialsSecretRef.name, add);
     },
   ]);
 }

@@ -63,10 +63,3 @@ export function s3Store(where: StorageLocation): SnapshotStore {
     presignGet: (key, expiresIn) => getSignedUrl(client, new GetObjectCommand({ Bucket, Key: key }), { expiresIn }),
   };
 }
-
-/** A storage error in one line, without request ids or credentials. */
-export function storageError(e: unknown): string {
-  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const status = err.$metadata?.httpStatusCode;
-  return `${err.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err.message ?? String(e)}`.slice(0, 300);
-}

@@ -8,11 +8,10 @@ import type { EtcdCluster, SnapshotStorage, SnapshotRecord, ConditionInput } fro
 import { ConditionType as T, SNAPSHOT_REQUEST_ANNOTATION } from '../../api/v1alpha1/index.ts';
 import type { EtcdEndpoint, EtcdStatus } from '../../health/etcd.ts';
 import type { Readable } from 'node:stream';
-import type { SnapshotStore, SnapshotStoreFactory } from '../../backup/store.ts';
+import { storageError, type SnapshotStore, type SnapshotStoreFactory } from '../../backup/store.ts';
 import { snapshotDue, backupHealth, parseAge } from '../../backup/schedule.ts';
 import { defaultPrefix, snapshotKey, manifestKey, type SnapshotManifest } from '../../backup/manifest.ts';
 import { toPrune } from '../../backup/retention.ts';
-import { storageError } from '../../cloud/s3/store.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { Logger } from '../../runtime/logger.ts';
@@ -45,10 +44,14 @@ export async function openStorage(d: Pick<BackupDeps, 'stores' | 'readSecret'>, 
   const accessKeyId = secret['access-key-id'];
   const secretAccessKey = secret['secret-access-key'];
   if (!accessKeyId || !secretAccessKey) return { error: `Secret ${s.credentialsSecretRef.name} lacks the key access-key-id or secret-access-key` };
-  return {
-    store: d.stores({ endpoint: s.endpoint, region: s.region ?? 'us-east-1', bucket: s.bucket, forcePathStyle: s.forcePathStyle ?? false, accessKeyId, secretAccessKey }),
-    prefix: s.prefix ?? defaultPrefix(o.metadata.namespace!, o.metadata.name!),
-  };
+  try {
+    return {
+      store: d.stores({ endpoint: s.endpoint, region: s.region ?? 'us-east-1', bucket: s.bucket, forcePathStyle: s.forcePathStyle ?? false, accessKeyId, secretAccessKey }),
+      prefix: s.prefix ?? defaultPrefix(o.metadata.namespace!, o.metadata.name!),
+    };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
 }
 
 /**

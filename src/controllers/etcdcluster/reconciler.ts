@@ -31,6 +31,10 @@ import { ownedMachines, syncRecords, ensureFirewall, createMachineOnce, deleteMa
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { plan, quorum, successor, type Action, type MachineView, type MemberView } from './plan.ts';
 import { etcdClusterHost, clusterEndpointURL, endpointAddresses, usersNotReady, type EndpointUser } from './endpoint.ts';
+import { reconcileBackup, type BackupDeps } from './backup.ts';
+import { restoreApplies, resolveRestore, type RestoreSource } from './restore.ts';
+import { DEFAULT_BUMP_REVISION } from '../../bootstrap/restore.ts';
+import type { SnapshotStoreFactory } from '../../backup/store.ts';
 
 export const FINALIZER = 'hardway.dev/etcdcluster-cleanup';
 
@@ -52,10 +56,12 @@ export interface EtcdTiming {
   joinTimeoutMs: number;
   /** Wait after a failed join before the next add, doubled per failure. */
   joinBackoffMs: number;
+  /** Wait after a failed snapshot before the next try. */
+  backupRetryMs: number;
 }
 
 
-export const DEFAULT_ETCD_TIMING: EtcdTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 300_000, graceMs: 60_000, probeTimeoutMs: 3_000, cloudSyncMs: 600_000, endpointDrainMs: 60_000, joinTimeoutMs: 900_000, joinBackoffMs: 60_000 };
+export const DEFAULT_ETCD_TIMING: EtcdTiming = { waitMs: 5_000, steadyMs: 30_000, unhealthyAfterMs: 300_000, graceMs: 60_000, probeTimeoutMs: 3_000, cloudSyncMs: 600_000, endpointDrainMs: 60_000, joinTimeoutMs: 900_000, joinBackoffMs: 60_000, backupRetryMs: 300_000 };
 
 export interface EtcdDeps extends ProvisionerDeps<EtcdCluster & Observed, EtcdTiming> {
   /** Names of ControlPlanes in a namespace that refer to this EtcdCluster. */
@@ -64,10 +70,12 @@ export interface EtcdDeps extends ProvisionerDeps<EtcdCluster & Observed, EtcdTi
   etcdClient?: (tls: EtcdTls, o: { timeoutMs: number }) => EtcdApi;
   /** ControlPlanes in a namespace that refer to this EtcdCluster, with their status (planned removals wait for them). */
   endpointUsers?: (namespace: string, name: string) => EndpointUser[];
+  /** Snapshot storage (the operator wires S3 with the AWS SDK, src/cloud/s3/store.ts). */
+  snapshotStores?: SnapshotStoreFactory;
 }
 
 /** What the controller asks of etcd. */
-export type EtcdApi = Pick<EtcdClient, 'health' | 'status' | 'memberList' | 'alarms' | 'memberAdd' | 'memberPromote' | 'memberRemove' | 'moveLeader'>;
+export type EtcdApi = Pick<EtcdClient, 'health' | 'status' | 'memberList' | 'alarms' | 'memberAdd' | 'memberPromote' | 'memberRemove' | 'moveLeader'> & Partial<Pick<EtcdClient, 'snapshot'>>;
 
 type Obj = EtcdCluster & Observed;
 
@@ -98,6 +106,8 @@ interface Memory {
   servesCluster: Map<string, boolean>;
   /** The member leaving by choice, out of the cluster endpoint since (epoch ms). */
   leaving?: { machine: string; since: number };
+  /** Snapshots whose object was checked against its manifest (key → sha256). */
+  verifiedSnapshots?: Map<string, string>;
 }
 
 const machineOf = (peerURL: string) => new URL(peerURL).hostname.split('.')[0]!;
@@ -127,8 +137,13 @@ export function etcdFirewallSpec(o: Pick<EtcdCluster, 'metadata' | 'spec'>): Fir
   };
 }
 
+const noSnapshotStore: SnapshotStoreFactory = () => {
+  throw new Error('this operator was started without snapshot storage');
+};
+
 export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTerminalError: (key: string, err: TerminalError) => Promise<void> } {
   const t = { ...DEFAULT_ETCD_TIMING, ...d.timing };
+  const backupDeps: BackupDeps = { stores: d.snapshotStores ?? noSnapshotStore, readSecret: (ns, name) => readSecret(d.kube, ns, name), events: d.events, metrics: d.metrics, now: d.now };
   const memory = new Map<string, Memory>();
   const mem = (uid: string) => {
     let m = memory.get(uid);
@@ -260,7 +275,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return m.servesCluster.get(machine)!;
   }
 
-  async function createMachine(o: Obj, clouds: Clouds, cas: EtcdCAs, name: string, cluster: string[], state: 'new' | 'existing', log: Logger): Promise<Droplet> {
+  async function createMachine(o: Obj, clouds: Clouds, cas: EtcdCAs, name: string, cluster: string[], state: 'new' | 'existing', log: Logger, restore?: RestoreSource): Promise<Droplet> {
     const zone = o.spec.dns.zone;
     const certs = await memberCertificates(o, cas, name, cluster);
     const node = renderEtcdMember({
@@ -270,6 +285,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       state,
       version: o.spec.version,
       certs: { ca: certs.clientCA, peerCA: certs.peerCA, server: certs.server, peer: certs.peer },
+      ...(restore ? { restore: { url: restore.url, sha256: restore.sha256, bumpRevision: DEFAULT_BUMP_REVISION } } : {}),
     });
     const uid = o.metadata.uid!;
     const m = o.spec.machine;
@@ -303,14 +319,19 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     return nowMs - missing.get(machine)! >= t.graceMs;
   }
 
-  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; cas: EtcdCAs; client: EtcdApi; members: EtcdMemberInfo[]; listed: Set<string>; healthyEp?: { ip: string; dnsName: string }; endpointOf: (machine: string) => { ip: string; dnsName: string } | undefined; log: Logger }): Promise<string | undefined> {
+  async function execute(o: Obj, action: Action, ctx: { clouds: Clouds; cas: EtcdCAs; client: EtcdApi; members: EtcdMemberInfo[]; listed: Set<string>; healthyEp?: { ip: string; dnsName: string }; endpointOf: (machine: string) => { ip: string; dnsName: string } | undefined; log: Logger; restore?: RestoreSource }): Promise<string | undefined> {
     const { clouds, client, log } = ctx;
     const zone = o.spec.dns.zone;
     const peer = (name: string) => `https://${name}.${zone}:2380`;
     switch (action.kind) {
       case 'create-seed': {
         const name = dropletName(o.metadata.name, 'EtcdCluster', d.randomBytes(5));
-        await createMachine(o, clouds, ctx.cas, name, [name], 'new', log);
+        await createMachine(o, clouds, ctx.cas, name, [name], 'new', log, ctx.restore);
+        if (ctx.restore) {
+          const r = ctx.restore.record;
+          await d.events.record(o, 'Normal', 'RestoreStarted', `${name} starts from s3://${r.bucket}/${r.key} (revision ${r.revision}, taken ${r.time}, SHA-256 checked)`);
+          return `creating the first member ${name} from snapshot ${r.key}`;
+        }
         return `creating the first member ${name}`;
       }
       case 'create-machine': {
@@ -468,6 +489,19 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     const dnsComplete = cloud.complete;
     const clientEndpoint = cloud.endpoint.length ? clusterEndpointURL(etcdClusterHost(o.metadata.name, o.spec.dns.zone)) : undefined;
     let action: Action = planned;
+    // Seeding from a snapshot (spec.restore): for a new cluster, or one lost that the restore did not make.
+    let restore: RestoreSource | undefined;
+    if ((planned.kind === 'create-seed' || planned.kind === 'lost') && restoreApplies(o, planned.kind)) {
+      const r = await resolveRestore(backupDeps, o, (m.verifiedSnapshots ??= new Map()));
+      if ('error' in r) {
+        log.warn({ why: r.error }, 'cannot restore from the snapshot');
+        await warnOncePerGeneration(d.events, m, o, Reason.RestoreFailed, r.error);
+        await status(o, [...base, certCondition, { type: T.Ready, status: 'False', reason: Reason.RestoreFailed, message: `${r.error}. Nothing is created; fix spec.restore (or the storage) to try again` }]);
+        return { requeueAfterMs: t.steadyMs };
+      }
+      restore = r;
+      action = { kind: 'create-seed' };
+    }
     if (leaving) {
       const users = usersNotReady(d.endpointUsers?.(o.metadata.namespace!, o.metadata.name) ?? [], clientEndpoint);
       if (users) action = { kind: 'wait', why: users };
@@ -490,7 +524,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       const x = droplets.find((y) => y.machine === machine);
       return x && probeAddress(x) ? { ip: probeAddress(x)!, dnsName: `${machine}.${o.spec.dns.zone}` } : undefined;
     };
-    const did = await execute(o, action, { clouds, cas: { etcd: certs.ca, peer: certs.peerCA }, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, endpointOf, log });
+    const did = await execute(o, action, { clouds, cas: { etcd: certs.ca, peer: certs.peerCA }, client, members: etcdMembers ?? [], listed: new Set(droplets.map((x) => x.machine)), healthyEp, endpointOf, log, restore });
     if (did) log.info({ action: action.kind }, did);
     let joinFailures: JoinFailures | undefined = failed;
     if (did && action.kind === 'remove-member' && action.failedJoin) {
@@ -504,6 +538,22 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     if (action.kind === 'gave-up' && failed) {
       await warnOncePerGeneration(d.events, m, o, Reason.RetriesExhausted, gaveUpMessage(failed, 'member'));
     }
+
+    // Backups: from a healthy voter, a follower if there is one (the leader has the cluster's work to do).
+    const voters = (members ?? []).filter((x) => !x.isLearner && x.healthy);
+    const source = voters.find((x) => !x.leader) ?? voters[0];
+    const backup = answering
+      ? await reconcileBackup(backupDeps, o, {
+          source: source && client.snapshot ? { status: (ep) => client.status(ep), snapshot: (ep) => client.snapshot!(ep) } : undefined,
+          ep: source ? endpointOf(source.machine) : undefined,
+          member: source?.machine,
+          clusterID: answering,
+          retryMs: t.backupRetryMs,
+          log,
+        })
+      : undefined;
+    // The cluster a restore made, once it answers: losing it later needs the accept-data-loss annotation.
+    const restored = o.status?.restore && !o.status.restore.clusterID && answering ? { ...o.status.restore, clusterID: answering } : undefined;
 
     // Status: machines as the tags say, members as etcd says, conditions from both.
     const after = action.kind === 'create-seed' || action.kind === 'create-machine' || action.kind === 'delete-machine' ? await clouds.droplets.withTags(ownerTag(uid)) : droplets;
@@ -543,7 +593,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     });
     const voting = members?.filter((x) => !x.isLearner) ?? [];
     if (!gate.ok && held) await warnOncePerGeneration(d.events, m, o, Reason.VersionChangeRefused, gate.message);
-    await status(o, [...base, certCondition, ...showRefusal(conditions, gate)], {
+    await status(o, [...base, certCondition, ...showRefusal(conditions, gate), ...(backup ? [backup.condition] : [])], {
+      ...(backup ? { backup: backup.status } : {}),
+      ...(restore ? { restore: { snapshot: restore.record } } : restored ? { restore: restored } : {}),
       members: statusMembers,
       // Written even when undefined: that removes a value written before.
       clientEndpoint,
@@ -556,7 +608,8 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       updatedReplicas: after.filter((x) => tagValue(x.tags, 'hardway:version:') === o.spec.version).length,
     });
     const ready = conditions.find((c) => c.type === T.Ready)?.status === 'True';
-    return { requeueAfterMs: (ready && action.kind === 'none') || action.kind === 'gave-up' || action.kind === 'lost' ? t.steadyMs : t.waitMs };
+    const requeueAfterMs = (ready && action.kind === 'none') || action.kind === 'gave-up' || action.kind === 'lost' ? t.steadyMs : t.waitMs;
+    return { requeueAfterMs: backup ? Math.max(1_000, Math.min(requeueAfterMs, backup.nextAt - d.now().getTime())) : requeueAfterMs };
   }
 
   return { reconcile, onTerminalError: terminalReporter(d, EtcdClusters, order) };
@@ -643,5 +696,5 @@ export function etcdConditions(f: ConditionFacts): ConditionInput[] {
 /** What a lost cluster says: what is gone, and the two ways on. */
 export function lostMessage(why: string, name: string | undefined): string {
   const id = why.match(/cluster (\w+)/)?.[1] ?? '';
-  return `${why}: its data is lost unless a snapshot of it exists (its CA Secrets survive). Nothing is created, so that an empty cluster does not silently take its place. To start an empty cluster instead: kubectl annotate etcdcluster ${name ?? '<name>'} ${ACCEPT_DATA_LOSS_ANNOTATION}=${id}`;
+  return `${why}: its data is lost unless a snapshot of it exists (its CA Secrets survive). Nothing is created, so that an empty cluster does not silently take its place. To restore the newest snapshot: kubectl patch etcdcluster ${name ?? '<name>'} --type=merge -p '{"spec":{"restore":{}}}' (spec.restore.storage, or spec.backup's). To start an empty cluster instead: kubectl annotate etcdcluster ${name ?? '<name>'} ${ACCEPT_DATA_LOSS_ANNOTATION}=${id}`;
 }
