@@ -130,6 +130,14 @@ test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost
     const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
     assert.match(metrics, /hardway_etcd_backup_operations_total\{operation="snapshot",result="success"\} [2-9]/);
 
+    // Retention (count 2): a third snapshot deletes the first, manifest and all.
+    await env.kubectl('annotate', '--overwrite', '-n', ns, 'etcdcluster/demo', 'hardway.dev/snapshot-request=third');
+    await until('third snapshot', async () => ((await get()).status?.backup?.handledRequest === 'third' ? true : undefined));
+    const kept = (await store.list('hardway/')).map((o) => o.key).sort();
+    assert.equal(kept.length, 4, `two snapshots and their manifests are kept: ${kept.join(' ')}`);
+    assert.ok(!kept.includes(first.status.backup.lastSnapshot.key) && kept.includes(snap.key), 'the oldest went; the one taken after the writes stays');
+    await until('SnapshotsPruned event', async () => ((await env.kubectl('get', 'events', '-n', ns, '--field-selector=reason=SnapshotsPruned', '-o', 'name')).trim() ? true : undefined));
+
     // Every droplet destroyed (out of band). The cluster stops: nothing seeded, a condition that says how to recover.
     const oldClusterID = requested.status.clusterID;
     for (const d of [...compute.droplets.values()].filter((x) => x.name.startsWith('demo-etcd-'))) {
@@ -150,7 +158,8 @@ test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost
       const o = await get();
       return cond(o, 'Ready')?.status === 'True' && o.status.members?.length === 3 && o.status.restore?.clusterID ? o : undefined;
     }, 300_000);
-    assert.equal(restored.status.restore.snapshot.key, snap.key);
+    const newestKey = kept.filter((k) => k.endsWith('.db')).sort().at(-1);
+    assert.equal(restored.status.restore.snapshot.key, newestKey, 'the newest snapshot with a manifest');
     assert.notEqual(restored.status.clusterID, oldClusterID, 'a new etcd cluster (ID) holding the old data');
     const back = await kv(memberIp(), tls, 'range', { key: b64('/registry/configmaps/default/c'), range_end: b64('/registry/configmaps/default/d') });
     assert.equal(back.kvs.length, 20);
@@ -163,6 +172,7 @@ test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost
 
     // A snapshot replaced under its manifest: refused before any droplet is made.
     await store.upload(snap.key, Readable.from([Buffer.from('not a snapshot')]));
+    assert.notEqual(snap.key, newestKey);
     await env.kubectlInput(manifest('other', { restore: { storage: { ...storage, prefix: snap.key.replace(/[^/]+$/, '') }, snapshot: snap.key } }), 'apply', '-n', ns, '-f', '-');
     const refused = await until('RestoreFailed', async () => {
       const o = await get('other');

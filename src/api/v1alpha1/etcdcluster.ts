@@ -59,7 +59,7 @@ export type Restore = Static<typeof Restore>;
 
 export const SnapshotRecord = obj('One snapshot in object storage.', {
   key: str('Object key of the snapshot.'),
-  bucket: opt(str('Bucket.')),
+  bucket: opt(str('Bucket (Space) that holds it.')),
   time: str('When the snapshot was taken (RFC 3339).', { format: 'date-time' }),
   revision: opt(str('etcd revision when the snapshot started (the snapshot holds at least this).')),
   size: opt(int('Size in bytes.', { minimum: 0 })),
@@ -138,7 +138,7 @@ export const EtcdClusterStatus = obj('Observed state of the etcd cluster.', {
     obj('What the backups did.', {
       lastSnapshot: opt(SnapshotRecord),
       lastFailureTime: opt(str('When the last failed snapshot attempt ended.', { format: 'date-time' })),
-      lastFailureMessage: opt(str('Why it failed.')),
+      lastFailureMessage: opt(str('Why the last failed attempt failed.')),
       lastAttemptTime: opt(str('When the last snapshot attempt ended, good or not.', { format: 'date-time' })),
       nextScheduledTime: opt(str('When the next scheduled snapshot is due.', { format: 'date-time' })),
       handledRequest: opt(str('The last hardway.dev/snapshot-request value acted upon.')),

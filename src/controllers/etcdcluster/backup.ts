@@ -71,8 +71,17 @@ export async function takeSnapshot(source: SnapshotSource, ep: EtcdEndpoint, sto
     },
   });
   const body = source.snapshot(ep);
-  // pipeline: an error on either side (etcd cut the stream, the upload failed) ends both.
-  await Promise.all([pipeline(body, count), store.upload(p.key, count)]);
+  const reading = pipeline(body, count);
+  const uploading = store.upload(p.key, count);
+  try {
+    await Promise.all([reading, uploading]);
+  } catch (e) {
+    // Either side failing (etcd cut the stream, the upload failed) ends both: no request left open.
+    body.destroy();
+    count.destroy();
+    await Promise.allSettled([reading, uploading]);
+    throw e;
+  }
   const manifest: SnapshotManifest = {
     kind: 'hardway.dev/etcd-snapshot',
     version: 1,
