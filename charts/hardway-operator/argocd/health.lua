@@ -17,6 +17,7 @@ local DEGRADED_REASONS = {
   VersionChangeRefused = true, -- spec.version asks for an unsupported change (a minor down, two minors up)
   RetriesExhausted = true,     -- new machines failed again and again; nothing more is tried until the spec changes
   ClusterLost = true,          -- every etcd member is gone; nothing is seeded until a person accepts the loss
+  RestoreFailed = true,        -- spec.restore names no usable snapshot (missing, corrupt, storage refused)
 }
 
 local function conditionsByType(status)
