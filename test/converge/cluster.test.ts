@@ -427,7 +427,11 @@ test('control-plane nodes that never become healthy are replaced with backoff, c
   let breaking = false;
   const breaker = setInterval(() => {
     if (!breaking) return;
-    for (const d of h.droplets('demo-cp-')) if (!original.has(d.name) && !broken.has(d.name)) (broken.add(d.name), h.health.unreachable(d.name));
+    for (const d of h.droplets('demo-cp-')) {
+      if (original.has(d.name) || broken.has(d.name)) continue;
+      broken.add(d.name);
+      h.health.unreachable(d.name);
+    }
   }, 5);
   let original = new Set<string>();
   try {
