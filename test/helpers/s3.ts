@@ -24,7 +24,8 @@ export const S3_KEY = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export async function startS3(dir: string, bucket = 'snapshots'): Promise<S3Server> {
   mkdirSync(dir, { recursive: true });
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 's3-server.mjs');
-  const proc = spawn(process.execPath, [script, dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // setpriv --pdeathsig: the server dies with the process that started it, even one killed outright.
+  const proc = spawn('setpriv', ['--pdeathsig', 'KILL', process.execPath, script, dir, bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   const port = await new Promise<number>((resolve, reject) => {

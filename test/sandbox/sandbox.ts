@@ -22,6 +22,7 @@ import type { KObject } from '../../src/kube/port.ts';
 import { kubectlPath, runKubectl } from '../env/cluster.ts';
 import { NodeSimulator } from '../helpers/simulator.ts';
 import { samplesDir } from '../helpers/samples.ts';
+import { startS3, S3_KEY, type S3Server } from '../helpers/s3.ts';
 
 
 /** Obvious fakes: the only tokens the fake clouds accept. */
@@ -95,6 +96,8 @@ export class Sandbox {
   compute!: FakeDigitalOcean;
   dns!: FakeCloudflare;
   sim!: NodeSimulator;
+  /** The S3-compatible server (s3rver) the EtcdCluster's snapshots go to. */
+  s3?: S3Server;
   operator?: RunningOperator;
   controlUrl = '';
   private kube!: ClientNodeKube;
@@ -129,6 +132,7 @@ export class Sandbox {
     this.dns = await new FakeCloudflare({ tokens: [SANDBOX_TOKENS.cloudflare], zones: SANDBOX_ZONES, limitPer5Min: 1_000_000 }).start();
     this.sim = new NodeSimulator(this.compute, this.dns, path.join(this.dir, 'nodes'), { restartDelayMs: 1_000 }).start();
     this.sim.events.on('change', () => this.observe());
+    this.s3 = await startS3(path.join(this.dir, 's3'));
 
     this.kube = new ClientNodeKube(loadKubeConfig({ kubeconfig: this.kubeconfig }));
     for (const k of KINDS) {
@@ -181,9 +185,17 @@ export class Sandbox {
       .flatMap((f) => parseAllDocuments(readFileSync(path.join(samplesDir, f), 'utf8')).map((d) => d.toJS() as { kind: string; stringData?: Record<string, string> }))
       .map((d) =>
         d.kind === 'Secret' ? { ...d, stringData: { 'digitalocean-token': SANDBOX_TOKENS.digitalocean, 'cloudflare-api-token': SANDBOX_TOKENS.cloudflare } } : d,
-      );
+      )
+      // Snapshots every ten minutes (and on request) to the sandbox's S3 server, with a key for it.
+      .map((d) => (d.kind === 'EtcdCluster' ? { ...d, spec: { ...(d as { spec?: object }).spec, backup: this.backupSpec() } } : d));
+    docs.push({ kind: 'Secret', apiVersion: 'v1', metadata: { name: 'demo-backup-storage' }, stringData: { 'access-key-id': S3_KEY.accessKeyId, 'secret-access-key': S3_KEY.secretAccessKey } } as never);
     const out = await this.kubectlRun(['apply', '-n', this.namespace, '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
     for (const line of out.trim().split('\n')) this.say('kubectl apply', line);
+  }
+
+  /** spec.backup pointing at the sandbox's S3 server. */
+  backupSpec() {
+    return { schedule: '*/10 * * * *', retention: { count: 5 }, storage: { endpoint: this.s3!.endpoint, bucket: this.s3!.bucket, forcePathStyle: true, credentialsSecretRef: { name: 'demo-backup-storage' } } };
   }
 
   /** The cached objects of one kind (EtcdCluster, ControlPlane, WorkerPool). */
@@ -348,6 +360,13 @@ export class Sandbox {
         this.compute.droplets.delete(d.id);
         return `${name}: droplet ${d.id} deleted out of band`;
       }
+      case 'destroy-etcd': {
+        const etcd = this.objects('EtcdCluster')[0];
+        if (!etcd) throw new Error('no EtcdCluster');
+        const gone = [...this.compute.droplets.values()].filter((d) => d.name.startsWith(`${etcd.metadata.name}-etcd-`));
+        for (const d of gone) this.compute.droplets.delete(d.id);
+        return `every droplet of EtcdCluster ${etcd.metadata.name} deleted out of band (${gone.map((d) => d.name).join(', ')}): the cluster is lost; restore with kubectl patch etcdcluster ${etcd.metadata.name} --type=merge -p '{"spec":{"restore":{}}}'`;
+      }
       case 'partition':
         this.sim.partition(node());
         return `${name}: public address cut off`;
@@ -421,7 +440,7 @@ export class Sandbox {
     this.kube?.close();
     await this.sim?.stop();
     this.control?.closeAllConnections();
-    await Promise.all([this.compute?.stop(), this.dns?.stop(), new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()))]);
+    await Promise.all([this.compute?.stop(), this.dns?.stop(), this.s3?.stop(), new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()))]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -430,6 +449,7 @@ export const CONTROL_HELP = [
   'fault switches (POST):',
   '  /kill-node?name=N           the node dies and stays dead; its droplet remains',
   '  /delete-droplet?name=N      the droplet is deleted behind the operator’s back',
+  '  /destroy-etcd               every etcd droplet deleted behind the operator’s back (then restore)',
   '  /partition?name=N           the node’s public address stops answering (probes, API, etcd clients)',
   '  /reconnect?name=N           undoes /partition',
   '  /cloud?status=503&count=N   the next N DigitalOcean requests fail with 503 (any 5xx)',

@@ -279,6 +279,10 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       const na = m.notAfter.get(name);
       return !!na && na.getTime() - nowMs < LEAF_LIFETIME_MS / 3;
     };
+    // A network or etcd outage restarts every clock: API servers that failed because etcd was gone are not
+    // "unhealthy for too long" the moment etcd is back (after a restore, say).
+    const judged = answered && etcdDep.status === 'True';
+    if (!judged) m.unhealthy.forget(() => false);
     const views = machines.map((x) => ({
       name: x.machine,
       dropletId: x.id,
@@ -287,7 +291,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       outdated: (x.version !== o.spec.version && etcdSettled) || certsDue(x.machine) || staleEtcd(x),
       // Only judged when some node answers and etcd is fine: an unreachable network or an etcd outage is
       // no reason to replace nodes (new ones would be just as unreachable).
-      unhealthySince: answered && etcdDep.status === 'True' ? m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs) : undefined,
+      unhealthySince: judged ? m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs) : undefined,
       removing: x.removing,
     }));
     m.unhealthy.forget((name) => machines.some((x) => x.machine === name));

@@ -255,6 +255,8 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
       const na = m.notAfter.get(name);
       return !!na && na.getTime() - nowMs < LEAF_LIFETIME_MS / 3;
     };
+    // No answer from the API (an outage of the control plane or of its etcd) restarts every clock.
+    if (!nodes) m.unhealthy.forget(() => false);
     const views = machines.map((x) => ({
       name: x.machine,
       dropletId: x.id,
