@@ -470,3 +470,31 @@ test('control-plane nodes that never become healthy are replaced with backoff, c
     await h.stop();
   }
 });
+
+test('API servers failing for want of etcd are not replaced when it comes back, however long it was gone', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  const etcdStatus = async (ready: boolean) => {
+    const e = await h.kube.get<Obj>(EtcdClusters, { namespace: 'ns', name: 'demo' });
+    const c = ready ? { type: 'Ready', status: 'True', reason: 'Ready', message: '3/3 members healthy' } : { type: 'Ready', status: 'False', reason: 'ClusterLost', message: 'every member of etcd cluster abc is gone' };
+    await h.kube.applyStatus(EtcdClusters, e.metadata, { observedGeneration: e.metadata.generation, clientEndpoint: 'https://demo-etcd.example.com:2379', conditions: [{ ...c, lastTransitionTime: new Date().toISOString() }] }, { fieldManager: 'test' });
+  };
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(2));
+    await h.until('Ready', h.ready('ControlPlane', 'demo'));
+    const before = h.droplets('demo-cp-').map((d) => d.name).sort();
+    // etcd dies: the API servers fail their readiness (etcd check) before the EtcdCluster says so.
+    for (const n of before) h.health.unhealthy(n, ['apiserverReady'], 'HTTP 500: [-]etcd failed: reason withheld');
+    await h.until('API servers unhealthy', () => cond(h.get('ControlPlane', 'demo'), 'APIServerHealthy')?.status === 'False');
+    await etcdStatus(false);
+    await h.until('etcd unavailable', () => cond(h.get('ControlPlane', 'demo'), 'EtcdAvailable')?.status === 'False');
+    h.advance(60_000); // twenty times unhealthyAfterMs
+    await etcdStatus(true); // restored; the API servers have not reconnected yet
+    await h.until('etcd available', () => cond(h.get('ControlPlane', 'demo'), 'EtcdAvailable')?.status === 'True' && cond(h.get('ControlPlane', 'demo'), 'APIServerHealthy')?.status === 'False');
+    for (const n of before) h.health.healthy(n);
+    await h.until('Ready again', h.ready('ControlPlane', 'demo'));
+    assert.deepEqual(h.droplets('demo-cp-').map((d) => d.name).sort(), before, 'the same nodes');
+    assert.equal(h.lines.filter((l) => l.msg === 'removing control-plane node').length, 0);
+  } finally {
+    await h.stop();
+  }
+});
