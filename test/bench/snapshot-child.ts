@@ -4,14 +4,12 @@
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
 import { EtcdClient } from '../../src/health/etcd.ts';
 import { renderEtcdMember } from '../../src/bootstrap/roles.ts';
 import { ensureCA, reconcileLeaves } from '../../src/pki/certs.ts';
 import { etcdLeafSpecs, etcdPeerLeafSpecs } from '../../src/pki/profiles.ts';
 import { realRenderContext } from '../helpers/cluster.ts';
-import { startMember, eventually } from '../helpers/etcd.ts';
+import { startMember, eventually, fillEtcd } from '../helpers/etcd.ts';
 import { startS3 } from '../helpers/s3.ts';
 import { s3Store } from '../../src/cloud/s3/store.ts';
 import { takeSnapshot } from '../../src/controllers/etcdcluster/backup.ts';
@@ -31,17 +29,7 @@ try {
   const client = new EtcdClient(tls, { timeoutMs: 10_000 });
   const ep = { ip: m.address, dnsName: m.address };
   await eventually([member], 'member healthy', async () => ((await client.health(ep)).healthy ? true : undefined));
-  for (let i = 0; i < mib; i++) {
-    await new Promise<void>((resolve, reject) => {
-      const body = JSON.stringify({ key: Buffer.from(`/data/${i}`).toString('base64'), value: randomBytes(1024 * 1024 - 1024).toString('base64') });
-      const req = request({ host: m.address, port: 2379, path: '/v3/kv/put', method: 'POST', ...tls, servername: undefined, checkServerIdentity: () => undefined, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`put: HTTP ${res.statusCode}`))));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
+  await fillEtcd(m.address, tls, mib);
   (globalThis as { gc?: () => void }).gc?.();
   writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM: the peak from here on
   const started = process.hrtime.bigint();

@@ -1,6 +1,8 @@
 // Real etcd members (etcd 3.5, Debian unstable's etcd-server: test/env/fetch-etcd.sh) started from rendered user-data: the files go under a private
 // root, the rendered unit's ExecStart runs with the node's environment filled in.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { RenderedNode } from '../../src/bootstrap/roles.ts';
@@ -105,4 +107,26 @@ export async function eventually<T>(running: RunningMember[], what: string, f: (
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`${what}: not within ${ms} ms (${String(last)}); logs: ${running.map((m) => m.log.join('').slice(-800)).join('\n---\n')}`);
+}
+
+/**
+ * One call of etcd's JSON gateway (kv/put, kv/range) with a client certificate, as an API server's etcd
+ * client would make it. The member's certificate names are not checked (tests connect by IP).
+ */
+export function etcdKv(ip: string, tls: { ca: string; cert: string; key: string }, op: 'put' | 'range', body: object): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: ip, port: 2379, path: `/v3/kv/${op}`, method: 'POST', ...tls, servername: undefined, checkServerIdentity: () => undefined, timeout: 10_000, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve(JSON.parse(text)) : reject(new Error(`kv/${op}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`kv/${op}: no answer`)));
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** Puts `mib` values of about 1 MiB of random bytes (nothing compresses) under /data/. */
+export async function fillEtcd(ip: string, tls: { ca: string; cert: string; key: string }, mib: number): Promise<void> {
+  for (let i = 0; i < mib; i++) await etcdKv(ip, tls, 'put', { key: Buffer.from(`/data/${i}`).toString('base64'), value: randomBytes(1024 * 1024 - 1024).toString('base64') });
 }

@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { request } from 'node:https';
 import { Readable, Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { kubeEnv, freshNamespace, type KubeEnv } from './env.ts';
@@ -26,26 +25,15 @@ import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.t
 import { NodeSimulator } from '../helpers/simulator.ts';
 import { samplesDir } from '../helpers/samples.ts';
 import { startS3, S3_KEY, type S3Server } from '../helpers/s3.ts';
+import { etcdKv } from '../helpers/etcd.ts';
 import { s3Store } from '../../src/cloud/s3/store.ts';
 
 let env: KubeEnv;
 before(async () => (env = await kubeEnv()));
 after(async () => env?.close());
 
-interface Tls { ca: string; cert: string; key: string }
-/** etcd's JSON gateway: a put or a range, as an API server's client would do (the apiserver's etcd client certificate). */
-function kv(ip: string, tls: Tls, op: 'put' | 'range', body: object): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = request({ host: ip, port: 2379, path: `/v3/kv/${op}`, method: 'POST', ...tls, servername: undefined, checkServerIdentity: () => undefined, timeout: 5_000, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve(JSON.parse(text)) : reject(new Error(`HTTP ${res.statusCode}: ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+type Tls = { ca: string; cert: string; key: string };
+const kv = etcdKv;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost and nothing created; restored from the newest snapshot: the data back at a higher revision; a corrupt snapshot refused', { timeout: 600_000 }, async () => {

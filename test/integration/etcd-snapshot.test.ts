@@ -6,16 +6,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { Transform } from 'node:stream';
-import { request } from 'node:https';
 import { EtcdClient, type EtcdEndpoint } from '../../src/health/etcd.ts';
 import { renderEtcdMember } from '../../src/bootstrap/roles.ts';
 import { ensureCA, reconcileLeaves } from '../../src/pki/certs.ts';
 import { etcdLeafSpecs, etcdPeerLeafSpecs } from '../../src/pki/profiles.ts';
 import { realRenderContext } from '../helpers/cluster.ts';
-import { startMember, eventually, etcdutlPath, type RunningMember } from '../helpers/etcd.ts';
+import { startMember, eventually, etcdutlPath, fillEtcd, type RunningMember } from '../helpers/etcd.ts';
 import { startS3, type S3Server } from '../helpers/s3.ts';
 import { s3Store, PART_SIZE } from '../../src/cloud/s3/store.ts';
 import { takeSnapshot, type SnapshotSource } from '../../src/controllers/etcdcluster/backup.ts';
@@ -58,17 +57,7 @@ async function memberWithData(name: string, address: string, mib: number) {
   const client = new EtcdClient(tls, { timeoutMs: 5_000 });
   const ep: EtcdEndpoint = { ip: address, dnsName: address };
   await eventually(running, 'member healthy', async () => ((await client.health(ep)).healthy ? true : undefined));
-  for (let i = 0; i < mib; i++) {
-    await new Promise<void>((resolve, reject) => {
-      const body = JSON.stringify({ key: Buffer.from(`/data/${i}`).toString('base64'), value: randomBytes(MiB - 1024).toString('base64') });
-      const req = request({ host: address, port: 2379, path: '/v3/kv/put', method: 'POST', ...tls, servername: undefined, checkServerIdentity: () => undefined, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`put: HTTP ${res.statusCode}`))));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
+  await fillEtcd(address, tls, mib);
   return { member, client, ep };
 }
 
