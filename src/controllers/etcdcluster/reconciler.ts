@@ -609,7 +609,8 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     });
     const ready = conditions.find((c) => c.type === T.Ready)?.status === 'True';
     const requeueAfterMs = (ready && action.kind === 'none') || action.kind === 'gave-up' || action.kind === 'lost' ? t.steadyMs : t.waitMs;
-    return { requeueAfterMs: backup ? Math.max(1_000, Math.min(requeueAfterMs, backup.nextAt - d.now().getTime())) : requeueAfterMs };
+    // The next snapshot due sooner than the next visit: come back for it (not sooner than waitMs).
+    return { requeueAfterMs: backup ? Math.max(t.waitMs, Math.min(requeueAfterMs, backup.nextAt - d.now().getTime())) : requeueAfterMs };
   }
 
   return { reconcile, onTerminalError: terminalReporter(d, EtcdClusters, order) };
