@@ -12,7 +12,7 @@ export const SnapshotStorage = obj(
   'S3-compatible object storage for etcd snapshots: DigitalOcean Spaces (endpoint https://<region>.digitaloceanspaces.com) or any S3 endpoint.',
   {
     endpoint: str('Endpoint URL, for example "https://nyc3.digitaloceanspaces.com".', { pattern: '^https?://[^\\s/]+(/.*)?$', hint: 'an http(s) URL such as https://nyc3.digitaloceanspaces.com', maxLength: 2048 }),
-    region: str('Region the SDK signs requests for; Spaces accepts "us-east-1" for every region.', { default: 'us-east-1', minLength: 1, maxLength: 64 }),
+    region: str('Region the requests are signed for. Default "us-east-1", which S3-compatible services commonly accept (for Spaces this is common practice; DigitalOcean\'s docs do not say): set the one your provider documents.', { default: 'us-east-1', minLength: 1, maxLength: 64 }),
     bucket: str('Bucket (Space) name.', { pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', hint: 'a bucket name: 3-63 lowercase letters, digits, dots and dashes' }),
     prefix: opt(
       str('Folder inside the bucket, ending in "/". Default: "hardway/<namespace>/<name>/". Snapshots are etcd-<time>.db, each with <key>.manifest.json beside it.', {
