@@ -169,7 +169,8 @@ export async function reconcileBackup(
   const failedNow = !!status.lastFailureTime && (!newestAt || Date.parse(status.lastFailureTime) > newestAt.getTime());
   const next = snapshotDue({ schedule: spec.schedule, now: d.now(), lastAttempt: status.lastAttemptTime ? new Date(status.lastAttemptTime) : undefined, lastSnapshot: newestAt, handledRequest: status.handledRequest, request: status.handledRequest, retryMs: p.retryMs, lastFailed: failedNow });
   const nextAt = next.due ? d.now().getTime() : next.next.getTime();
-  status = { ...status, nextScheduledTime: iso(new Date(nextAt)) };
+  // Overdue (no healthy member to take it from): the time it fell due stays, rather than "now" on every visit.
+  status = { ...status, nextScheduledTime: next.due ? (status.nextScheduledTime ?? iso(new Date(nextAt))) : iso(new Date(nextAt)) };
   const h = backupHealth({ schedule: spec.schedule, now: d.now(), lastSnapshot: newestAt, lastFailed: failedNow, failure: status.lastFailureMessage });
   const where = status.lastSnapshot ? `s3://${status.lastSnapshot.bucket ?? spec.storage.bucket}/${status.lastSnapshot.key}` : '';
   const condition: ConditionInput = h.healthy
