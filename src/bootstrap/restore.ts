@@ -24,6 +24,7 @@ export function etcdRestoreFiles(r: EtcdRestore, m: { name: string; initialClust
   const script = `#!/bin/sh
 # Makes this seed member's data directory from a snapshot, once: a data directory that holds a member
 # already (restored before a reboot, or running) is never overwritten. Paths can be moved (tests).
+# curl --retry-all-errors needs curl 7.71.0 or later (curl(1): "Added in 7.71.0").
 set -eu
 dir="\${HARDWAY_ETCD_DIR:-/etc/etcd}"
 data="\${HARDWAY_ETCD_DATA_DIR:-/var/lib/etcd}"

@@ -247,7 +247,8 @@ export class EtcdClient {
         });
         res.on('end', () => {
           if (failed) return;
-          if (buffered.trim() && !onLine(buffered) && failed) return;
+          if (buffered.trim()) onLine(buffered);
+          if (failed) return;
           if (!pending || pending.length !== 32) return fail('the stream ended before the hash (cut short)');
           if (!hash.digest().equals(pending)) return fail("the data does not match etcd's own SHA-256");
           out.end(pending);

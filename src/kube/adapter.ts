@@ -233,9 +233,9 @@ export class ClientNodeKube implements KubeClient {
 export function withoutEmpty(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutEmpty);
   if (typeof v !== 'object' || v === null) return v;
-  // Empty lists too: the same API server turns an empty list of listType=map (status.members of an
-  // EtcdCluster whose droplets are all gone) into null and rejects it ("must be of type array"). Left
-  // out, a field this manager applied before is removed, which is what an empty list means.
+  // Empty lists too: left out, a field this manager applied before is removed, which is what an empty list
+  // means; sent as [], the same API server rejects status.members of an EtcdCluster whose droplets are all
+  // gone ("must be of type array": null). Removing such a list is finished in applyStatus.
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== '' && !(Array.isArray(x) && x.length === 0)).map(([k, x]) => [k, withoutEmpty(x)]));
 }
 

@@ -32,8 +32,6 @@ let env: KubeEnv;
 before(async () => (env = await kubeEnv()));
 after(async () => env?.close());
 
-type Tls = { ca: string; cert: string; key: string };
-const kv = etcdKv;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost and nothing created; restored from the newest snapshot: the data back at a higher revision; a corrupt snapshot refused', { timeout: 600_000 }, async () => {
@@ -94,10 +92,10 @@ test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost
 
     // Data, written as an API server would.
     const secret = JSON.parse(await env.kubectl('get', 'secret', '-n', ns, 'demo-etcd-client-apiserver', '-o', 'json')).data;
-    const tls: Tls = { ca: Buffer.from(secret['ca.crt'], 'base64').toString(), cert: Buffer.from(secret['tls.crt'], 'base64').toString(), key: Buffer.from(secret['tls.key'], 'base64').toString() };
+    const tls = { ca: Buffer.from(secret['ca.crt'], 'base64').toString(), cert: Buffer.from(secret['tls.crt'], 'base64').toString(), key: Buffer.from(secret['tls.key'], 'base64').toString() };
     const memberIp = () => [...compute.droplets.values()].find((d) => d.name.startsWith('demo-etcd-'))!.privateIp;
-    for (let i = 0; i < 20; i++) await kv(memberIp(), tls, 'put', { key: b64(`/registry/configmaps/default/c${i}`), value: b64(`value ${i}`) });
-    const before = Number((await kv(memberIp(), tls, 'range', { key: b64('/registry/configmaps/default/c19') })).header.revision);
+    for (let i = 0; i < 20; i++) await etcdKv(memberIp(), tls, 'put', { key: b64(`/registry/configmaps/default/c${i}`), value: b64(`value ${i}`) });
+    const before = Number((await etcdKv(memberIp(), tls, 'range', { key: b64('/registry/configmaps/default/c19') })).header.revision);
 
     // A snapshot now, asked for the GitOps way: an annotation whose value changes.
     await env.kubectl('annotate', '-n', ns, 'etcdcluster/demo', 'hardway.dev/snapshot-request=after-writes');
@@ -149,7 +147,7 @@ test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost
     const newestKey = kept.filter((k) => k.endsWith('.db')).sort().at(-1);
     assert.equal(restored.status.restore.snapshot.key, newestKey, 'the newest snapshot with a manifest');
     assert.notEqual(restored.status.clusterID, oldClusterID, 'a new etcd cluster (ID) holding the old data');
-    const back = await kv(memberIp(), tls, 'range', { key: b64('/registry/configmaps/default/c'), range_end: b64('/registry/configmaps/default/d') });
+    const back = await etcdKv(memberIp(), tls, 'range', { key: b64('/registry/configmaps/default/c'), range_end: b64('/registry/configmaps/default/d') });
     assert.equal(back.kvs.length, 20);
     assert.equal(Buffer.from(back.kvs.find((x: any) => Buffer.from(x.key, 'base64').toString() === '/registry/configmaps/default/c7').value, 'base64').toString(), 'value 7');
     const after = Number(back.header.revision);

@@ -8,7 +8,10 @@ import { newest } from '../../backup/retention.ts';
 import { storageError } from '../../backup/store.ts';
 import { openStorage, recordOf, type BackupDeps } from './backup.ts';
 
-/** How long the seed has to fetch the snapshot (droplet creation and boot take minutes). */
+/**
+ * How long the seed has to fetch the snapshot (droplet creation and boot take minutes). SigV4 presigned
+ * URLs must expire within a week (@smithy/signature-v4, the SDK's signer, refuses more).
+ */
 export const RESTORE_URL_SECONDS = 6 * 3600;
 
 export interface RestoreSource {
@@ -56,6 +59,6 @@ export async function resolveRestore(d: Pick<BackupDeps, 'stores' | 'readSecret'
     const url = await opened.store.presignGet(key, RESTORE_URL_SECONDS);
     return { record: recordOf(manifest, storage.bucket), url, sha256: manifest.sha256 };
   } catch (e) {
-    return { error: `reading the snapshot from ${where(opened.prefix)}: ${e instanceof Error && !('$metadata' in e) ? e.message : storageError(e)}` };
+    return { error: `reading the snapshot from ${where(opened.prefix)}: ${storageError(e)}` };
   }
 }
