@@ -145,6 +145,8 @@ export const Reason = {
   SnapshotFailed: 'SnapshotFailed',
   /** The newest snapshot is older than twice the schedule's interval. */
   SnapshotOutdated: 'SnapshotOutdated',
+  /** No spec.backup: no snapshots are taken. */
+  BackupNotConfigured: 'BackupNotConfigured',
   /** spec.backup is set; no snapshot was taken yet. */
   NoSnapshotYet: 'NoSnapshotYet',
   /** spec.restore cannot be used: no snapshot, no manifest, a hash that does not match, storage refused. */

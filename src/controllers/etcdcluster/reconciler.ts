@@ -593,7 +593,9 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
     });
     const voting = members?.filter((x) => !x.isLearner) ?? [];
     if (!gate.ok && held) await warnOncePerGeneration(d.events, m, o, Reason.VersionChangeRefused, gate.message);
-    await status(o, [...base, certCondition, ...showRefusal(conditions, gate), ...(backup ? [backup.condition] : [])], {
+    // Without spec.backup the condition says so (not "not yet observed", and not a stale value from before).
+    const backupCondition: ConditionInput = backup?.condition ?? { type: T.BackupHealthy, status: 'Unknown', reason: Reason.BackupNotConfigured, message: 'spec.backup is not set: no snapshots are taken' };
+    await status(o, [...base, certCondition, ...showRefusal(conditions, gate), backupCondition], {
       ...(backup ? { backup: backup.status } : {}),
       ...(restore ? { restore: { snapshot: restore.record } } : restored ? { restore: restored } : {}),
       members: statusMembers,
