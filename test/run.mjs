@@ -25,14 +25,33 @@ if (files.length === 0) {
 }
 
 const env = { ...process.env };
-let cluster;
-if (files.some((f) => f.startsWith('test/integration/'))) {
-  // A bare machine builds the cached binaries here (minutes, once); later runs reuse them.
-  const built = spawnSync('bash', [path.join(root, 'test/env/build-kube.sh')], { stdio: 'inherit' });
-  if (built.status !== 0) {
-    console.error('test/run.mjs: could not build the test API server; run test/env/setup.sh first');
-    process.exit(1);
+const integration = files.some((f) => f.startsWith('test/integration/'));
+if (integration && env.HARDWAY_TEST_NETNS !== '1') {
+  // A bare machine builds the cached binaries and the machines' root filesystem here (minutes, once; they
+  // need the network); later runs reuse them.
+  for (const script of ['build-kube.sh', 'build-rootfs.sh']) {
+    const built = spawnSync('bash', [path.join(root, 'test/env', script)], { stdio: 'inherit' });
+    if (built.status !== 0) {
+      console.error(`test/run.mjs: test/env/${script} failed; run test/env/setup.sh first`);
+      process.exit(1);
+    }
   }
+}
+if (env.HARDWAY_TEST_NETNS !== '1') {
+  // Every test runs in a network namespace of its own: loopback only, plus the bridges the machine tests
+  // make (test/helpers/machine.ts), so no test can use an address outside it. Needs root (as the machine
+  // tests do); without it the tests run in this namespace and the machine tests say why they cannot.
+  if (process.getuid?.() === 0) {
+    const inner = spawnSync('unshare', ['--net', '--', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...env, HARDWAY_TEST_NETNS: '1' } });
+    process.exit(inner.status ?? 1);
+  }
+  console.error('test/run.mjs: not root: tests run in this network namespace and the machine tests will refuse to start');
+} else if (spawnSync('ip', ['link', 'set', 'lo', 'up']).status !== 0) {
+  console.error('test/run.mjs: cannot bring up loopback in the test network namespace');
+  process.exit(1);
+}
+let cluster;
+if (integration) {
   cluster = spawn(process.execPath, ['--import', 'tsx', 'test/env/start-cluster.ts', '--env-line'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   const facts = await new Promise((resolve, reject) => {
     createInterface({ input: cluster.stdout }).once('line', (line) => resolve(JSON.parse(line)));

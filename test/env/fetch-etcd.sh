@@ -7,8 +7,11 @@ set -euo pipefail
 cache="${HARDWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardway}"
 dest="$cache/etcd/bin"
 # etcdutl (snapshot restore) comes in the same package (etcd-server 3.5.30-2 ships /usr/bin/etcd and
-# /usr/bin/etcdutl; etcd-client only etcdctl).
-if [ -x "$dest/etcd" ] && [ -x "$dest/etcdutl" ] && "$dest/etcd" --version 2>/dev/null | grep -q '^etcd Version: 3\.5\.'; then
+# /usr/bin/etcdutl; etcd-client only etcdctl, taken too for the test machines' etcd release tarball).
+# (The version is read whole before matching: `etcd --version | grep -q` under pipefail fails at random
+# when grep exits before etcd has written every line.)
+have=$("$dest/etcd" --version 2>/dev/null || true)
+if [ -x "$dest/etcdutl" ] && [ -x "$dest/etcdctl" ] && [[ "$have" == "etcd Version: 3.5."* ]]; then
   echo "fetch-etcd: cached $("$dest/etcd" --version | head -1) in $dest"
   exit 0
 fi
@@ -28,9 +31,11 @@ if [ -z "$version" ]; then
   echo "fetch-etcd: Debian unstable has no etcd-server 3.5.x (it has: $(echo $versions)); the tests need etcd 3.5" >&2
   exit 1
 fi
-(cd "$work" && apt-get "${apt[@]}" download "etcd-server=$version" >/dev/null 2>&1)
+(cd "$work" && apt-get "${apt[@]}" download "etcd-server=$version" "etcd-client=$version" >/dev/null 2>&1)
 dpkg -x "$work"/etcd-server_*.deb "$work/x"
+dpkg -x "$work"/etcd-client_*.deb "$work/x"
 mkdir -p "$dest"
+install -m 0755 "$work/x/usr/bin/etcdctl" "$dest/etcdctl.tmp" && mv "$dest/etcdctl.tmp" "$dest/etcdctl"
 install -m 0755 "$work/x/usr/bin/etcdutl" "$dest/etcdutl.tmp" && mv "$dest/etcdutl.tmp" "$dest/etcdutl"
 install -m 0755 "$work/x/usr/bin/etcd" "$dest/etcd.tmp" && mv "$dest/etcd.tmp" "$dest/etcd"
 echo "fetch-etcd: $("$dest/etcd" --version | head -1) in $dest"

@@ -2,7 +2,8 @@
 # Installs everything a fresh Debian bookworm machine needs to build and test hardway, except npm packages:
 # the Debian tools the tests use for real (cloud-init's schema check, systemd-analyze, openssl, Lua 5.1 for
 # the Argo CD health checks, Go with sprig for Helm's template engine), etcd 3.5 from Debian unstable and a
-# kube-apiserver built from Debian's source package (both cached by build-kube.sh), and the cached chart
+# kube-apiserver built from Debian's source package (both cached by build-kube.sh), the root filesystem
+# the test machines boot (systemd-nspawn, debootstrap; cached by build-rootfs.sh), and the cached chart
 # renderer (test/env/helm-render).
 # Idempotent: safe to run again; a machine that already has everything spends a few seconds here.
 set -euo pipefail
@@ -27,8 +28,9 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   ca-certificates curl openssl jq rsync dpkg-dev golang-go make \
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev \
-  cloud-init systemd \
+  cloud-init systemd systemd-container debootstrap iproute2 util-linux zstd \
   lua5.1 golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev golang-gopkg-yaml.v3-dev >/dev/null
 
 bash "$here/build-kube.sh"
+bash "$here/build-rootfs.sh"
 bash "$here/build-helm-render.sh" >/dev/null

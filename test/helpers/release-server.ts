@@ -3,7 +3,8 @@
 // same checksum files in the same formats — or none, where the upstream publishes none. The files'
 // contents are small stand-ins (no test reaches the internet), so their digests are the fixture's own:
 // `digests` says what a manifest pinning these versions would have to keep.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +17,11 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 const script = (name: string) => `#!/bin/sh\necho ${name}\n`;
 
 export interface ReleaseServer {
-  /** http://127.0.0.1:<port>; a release URL https://<host>/<path> is served at <base>/<host>/<path>. */
+  /**
+   * http://127.0.0.1:<port>; a release URL https://<host>/<path> is served at <base>/<host>/<path>. With
+   * `tls`, https://<address>:<port>, answering https://<host>/<path> for any host name the machines resolve
+   * to that address (by the Host header).
+   */
   base: string;
   files: Map<string, Buffer>;
   /** SHA-256 of each stand-in artifact, by file name (what a pinned manifest would keep). */
@@ -25,13 +30,16 @@ export interface ReleaseServer {
   stop(): Promise<void>;
 }
 
+/** A member's content, or a file to copy (a real binary). */
+type Member = string | { file: string };
+
 /** A gzipped tarball with exactly these members (paths as given, e.g. "bin/ctr" or "./bridge"), made by tar. */
-function tarball(members: Record<string, string>, work: string): Buffer {
+function tarball(members: Record<string, Member>, work: string): Buffer {
   const dir = mkdtempSync(path.join(work, 'tar-'));
   for (const [name, body] of Object.entries(members)) {
     const p = path.join(dir, name);
     mkdirSync(path.dirname(p), { recursive: true });
-    writeFileSync(p, body, { mode: 0o755 });
+    writeFileSync(p, typeof body === 'string' ? body : readFileSync(body.file), { mode: 0o755 });
   }
   const out = path.join(work, `${path.basename(dir)}.tgz`);
   // Listed member by member, so the archive holds these names exactly ("./bridge" keeps its "./").
@@ -41,7 +49,17 @@ function tarball(members: Record<string, string>, work: string): Buffer {
   return b;
 }
 
-export async function startReleaseServer(o: { components: ComponentVersions; kubernetes: string[]; etcd: string[] }): Promise<ReleaseServer> {
+export interface ReleaseServerOptions {
+  components: ComponentVersions;
+  kubernetes: string[];
+  etcd: string[];
+  /** Real binaries to put in the etcd tarballs in place of stand-ins (paths of etcd, etcdctl, etcdutl). */
+  etcdBinaries?: Partial<Record<'etcd' | 'etcdctl' | 'etcdutl', string>>;
+  /** Serve HTTPS on this address and port with this certificate (for machines that resolve the real hosts here). */
+  tls?: { host: string; port: number; key: string; cert: string };
+}
+
+export async function startReleaseServer(o: ReleaseServerOptions): Promise<ReleaseServer> {
   const work = mkdtempSync(path.join(tmpdir(), 'hardway-releases-'));
   const files = new Map<string, Buffer>();
   const digests = new Map<string, string>();
@@ -130,18 +148,29 @@ export async function startReleaseServer(o: { components: ComponentVersions; kub
   for (const v of o.etcd) {
     const file = `etcd-v${v}-linux-amd64.tar.gz`;
     const top = `etcd-v${v}-linux-amd64`;
-    const d = asset(`${gh}/etcd-io/etcd/releases/download/v${v}/${file}`, tarball({ [`${top}/etcd`]: script('etcd'), [`${top}/etcdctl`]: script('etcdctl'), [`${top}/etcdutl`]: script('etcdutl'), [`${top}/README.md`]: '# etcd\n' }, work));
+    const bin = (b: 'etcd' | 'etcdctl' | 'etcdutl'): Member => (o.etcdBinaries?.[b] ? { file: o.etcdBinaries[b]! } : script(b));
+    const d = asset(`${gh}/etcd-io/etcd/releases/download/v${v}/${file}`, tarball({ [`${top}/etcd`]: bin('etcd'), [`${top}/etcdctl`]: bin('etcdctl'), [`${top}/etcdutl`]: bin('etcdutl'), [`${top}/README.md`]: '# etcd\n' }, work));
     put(`${gh}/etcd-io/etcd/releases/download/v${v}/SHA256SUMS`, `${'4'.repeat(64)}  etcd-v${v}-darwin-amd64.zip\n${d}  ${file}\n`);
   }
 
   const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const body = files.get(req.url ?? '');
+  const handle = (key: string, res: ServerResponse) => {
+    requests.push(key);
+    const body = files.get(key);
     res.writeHead(body === undefined ? 404 : 200).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  };
   rmSync(work, { recursive: true, force: true });
+  if (o.tls) {
+    const t = o.tls;
+    const server = createTlsServer({ key: t.key, cert: t.cert }, (req: IncomingMessage, res: ServerResponse) => handle(`/${(req.headers.host ?? '').replace(/:\d+$/, '')}${req.url ?? ''}`, res));
+    await new Promise<void>((r, reject) => {
+      server.once('error', reject);
+      server.listen(t.port, t.host, () => r());
+    });
+    return { base: `https://${t.host}:${t.port}`, files, digests, requests, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+  const server: Server = createServer((req, res) => handle(req.url ?? '', res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     base: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     files,

@@ -1,0 +1,122 @@
+// What the test machines need around them, as a droplet has it: one network (test/helpers/machine.ts),
+// DigitalOcean's metadata service on 169.254.169.254, the release hosts (github.com, api.github.com,
+// dl.k8s.io) served over HTTPS from a local server laid out as each upstream publishes, reached under
+// their real names through the machines' hosts file and a test CA added to their trust store, and names
+// in the cluster's zone in the same hosts file.
+import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ensureCA, issueLeaf } from '../../src/pki/certs.ts';
+import { RELEASES } from '../../src/bootstrap/manifest.ts';
+import { MachineNetwork, Machine, rootfsPath, type Address } from './machine.ts';
+import { startMetadataServer, type MetadataDroplet, type MetadataServer } from './metadata-server.ts';
+import { startReleaseServer, type ReleaseServer } from './release-server.ts';
+import { etcdPath } from '../env/cluster.ts';
+import { realRenderContext } from './cluster.ts';
+
+/** The release hosts the install script downloads from (src/bootstrap/manifest.ts). */
+export const RELEASE_HOSTS = ['github.com', 'api.github.com', 'dl.k8s.io'];
+
+// Addresses inside the test run's own network namespace. Private: a droplet VPC range (10.10.0.0/16);
+// public: 198.18.0.0/15, reserved for network testing (RFC 2544), never routed anywhere.
+export const PRIVATE_NET = { gateway: '10.10.0.1', prefix: 16 };
+export const PUBLIC_NET = { gateway: '198.18.0.1', prefix: 15 };
+const RELEASE_IP = '198.19.255.253';
+export const METADATA_IP = '169.254.169.254';
+
+export interface MachineDroplet extends MetadataDroplet {
+  machine?: Machine;
+}
+
+export class MachineCloud {
+  /** Names in the zone, as A records would give them. */
+  readonly names = new Map<string, string>();
+  private nextHost = 10;
+
+  private constructor(
+    readonly droplets: Map<number, MachineDroplet>,
+    readonly dir: string,
+    readonly net: MachineNetwork,
+    readonly metadata: MetadataServer,
+    readonly releases: ReleaseServer,
+    private readonly hostsFile: string,
+    private readonly caBundle: string,
+  ) {}
+
+  static async start(dir: string, o: { bridge: string; etcd?: string[]; kubernetes?: string[] }): Promise<MachineCloud> {
+    mkdirSync(dir, { recursive: true });
+    const net = await MachineNetwork.create(o.bridge, [
+      { ip: PRIVATE_NET.gateway, prefix: PRIVATE_NET.prefix },
+      { ip: PUBLIC_NET.gateway, prefix: PUBLIC_NET.prefix },
+    ]);
+    await net.serve(METADATA_IP);
+    await net.serve(RELEASE_IP);
+    const ctx = realRenderContext();
+    const ca = ensureCA(undefined, 'hardway test release CA', ctx).bundle;
+    const leaf = issueLeaf(ca, { commonName: 'releases', names: RELEASE_HOSTS, usages: ['server'] }, ctx);
+    const caBundle = path.join(dir, 'ca-certificates.crt');
+    writeFileSync(caBundle, readFileSync(path.join(rootfsPath, 'etc/ssl/certs/ca-certificates.crt'), 'utf8') + ca.cert);
+    const bin = path.dirname(etcdPath);
+    const releases = await startReleaseServer({
+      components: RELEASES['1.34']!,
+      kubernetes: o.kubernetes ?? [],
+      etcd: o.etcd ?? [],
+      etcdBinaries: { etcd: etcdPath, etcdctl: path.join(bin, 'etcdctl'), etcdutl: path.join(bin, 'etcdutl') },
+      tls: { host: RELEASE_IP, port: 443, key: leaf.key, cert: leaf.cert },
+    });
+    const droplets = new Map<number, MachineDroplet>();
+    const metadata = await startMetadataServer(METADATA_IP, (a) => [...droplets.values()].find((d) => d.privateIp === a || d.publicIp === a));
+    const cloud = new MachineCloud(droplets, dir, net, metadata, releases, path.join(dir, 'hosts'), caBundle);
+    cloud.writeHosts();
+    return cloud;
+  }
+
+  /** Rewrites the machines' /etc/hosts in place (same inode: every machine bind-mounts it). */
+  writeHosts(): void {
+    const lines = ['127.0.0.1 localhost', ...RELEASE_HOSTS.map((h) => `${RELEASE_IP} ${h}`), ...[...this.names].map(([n, ip]) => `${ip} ${n}`)];
+    writeFileSync(this.hostsFile, lines.join('\n') + '\n');
+  }
+
+  setName(name: string, ip: string | undefined): void {
+    if (ip) this.names.set(name, ip);
+    else this.names.delete(name);
+    this.writeHosts();
+  }
+
+  /** Addresses for a new droplet (next free host number in both subnets). */
+  allocate(): { privateIp: string; publicIp: string } {
+    const n = this.nextHost++;
+    return { privateIp: `10.10.${n >> 8}.${n & 0xff}`, publicIp: `198.18.${n >> 8}.${n & 0xff}` };
+  }
+
+  /** Boots a droplet's machine from its user-data. */
+  boot(d: Omit<MachineDroplet, 'privatePrefix' | 'publicPrefix' | 'publicGateway' | 'machine'>): Machine {
+    const droplet: MachineDroplet = { ...d, privatePrefix: PRIVATE_NET.prefix, publicPrefix: PUBLIC_NET.prefix, publicGateway: d.publicIp ? PUBLIC_NET.gateway : undefined };
+    const addresses: Address[] = [{ ip: d.privateIp, prefix: PRIVATE_NET.prefix }, ...(d.publicIp ? [{ ip: d.publicIp, prefix: PUBLIC_NET.prefix }] : [])];
+    droplet.machine = Machine.boot(this.net, {
+      name: d.name,
+      instanceId: String(d.id),
+      userData: d.userData ?? '',
+      addresses,
+      gateway: d.publicIp ? PUBLIC_NET.gateway : PRIVATE_NET.gateway,
+      hostsFile: this.hostsFile,
+      caBundle: this.caBundle,
+      stateDir: path.join(this.dir, 'machines', `${d.name}-${d.id}`),
+    });
+    this.droplets.set(d.id, droplet);
+    return droplet.machine;
+  }
+
+  async destroy(id: number): Promise<void> {
+    const d = this.droplets.get(id);
+    this.droplets.delete(id);
+    await d?.machine?.destroy();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.droplets.values()].map((d) => d.machine?.kill()));
+    this.droplets.clear();
+    await Promise.all([this.metadata.stop(), this.releases.stop()]);
+    await this.net.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

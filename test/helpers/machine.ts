@@ -1,0 +1,248 @@
+// Real machines for the tests: a "droplet" is a systemd-nspawn container booting Debian trixie (real
+// systemd as PID 1, real cloud-init) from the root filesystem test/env/build-rootfs.sh caches, with a
+// NoCloud seed holding the user-data byte for byte as the operator sent it. Every machine of a network is
+// plugged into one bridge that lives in the test run's own network namespace (test/run.mjs starts every
+// test inside one it makes), so no address outside that namespace is ever used.
+//
+// Host facts this depends on are in ../shared/design/REAL-NODES.md (measured on this kind of machine):
+// /run is not a tmpfs here, so nspawn runs in a private mount namespace with a tmpfs on
+// /run/systemd/nspawn; --register=no --keep-unit because the host has no systemd or machined; the root
+// filesystem stays read-only under --volatile=overlay so every machine shares it; killing the machine's
+// PID 1 tears the whole machine down.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, createWriteStream } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+const run = promisify(execFile);
+const cacheDir = process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway');
+export const rootfsPath = path.join(cacheDir, 'rootfs/trixie');
+
+/** Fails with what to do when this process may not make machines (not in the test run's namespace, no root filesystem). */
+export function requireMachines(): void {
+  if (process.env.HARDWAY_TEST_NETNS !== '1') {
+    throw new Error('machines need the network namespace test/run.mjs makes for the test run (run these tests through `npm test` or `node test/run.mjs <file>`), so that no address outside it is used');
+  }
+  if (!existsSync(path.join(rootfsPath, 'usr/bin/cloud-init'))) throw new Error(`no machine root filesystem at ${rootfsPath}: run test/env/setup.sh (test/env/build-rootfs.sh)`);
+}
+
+export interface Address {
+  ip: string;
+  prefix: number;
+}
+
+/**
+ * The switch every machine plugs into: a bridge in this process's network namespace carrying the gateway
+ * address of each subnet, and any address a test serves from (the metadata service, a release server, a
+ * load balancer). This process reaches the machines directly through it.
+ */
+export class MachineNetwork {
+  private readonly served = new Set<string>();
+  private readonly cut = new Set<string>();
+
+  private constructor(
+    readonly bridge: string,
+    readonly gateways: Address[],
+  ) {}
+
+  static async create(name: string, gateways: Address[]): Promise<MachineNetwork> {
+    requireMachines();
+    const ip = async (...args: string[]) => run('ip', args);
+    await ip('link', 'add', name, 'type', 'bridge').catch(async (e: Error) => {
+      // A bridge left by a crashed run in this same namespace is ours to reuse.
+      if (!/File exists/.test(e.message)) throw e;
+    });
+    for (const g of gateways) await ip('addr', 'replace', `${g.ip}/${g.prefix}`, 'dev', name);
+    await ip('link', 'set', name, 'up');
+    return new MachineNetwork(name, gateways);
+  }
+
+  /** Puts an address on the bridge so a server in this process can listen on it for the machines. */
+  async serve(ip: string): Promise<void> {
+    if (this.served.has(ip)) return;
+    await run('ip', ['addr', 'replace', `${ip}/32`, 'dev', this.bridge]);
+    this.served.add(ip);
+  }
+
+  async unserve(ip: string): Promise<void> {
+    if (!this.served.delete(ip)) return;
+    await run('ip', ['addr', 'del', `${ip}/32`, 'dev', this.bridge]).catch(() => undefined);
+  }
+
+  /**
+   * Cuts (false) or restores (true) this process's path to an address: a /32 blackhole route here, so the
+   * operator and everything else in the test process lose the machine's address while machines keep
+   * talking to each other across the bridge.
+   */
+  async setReachable(ip: string, reachable: boolean): Promise<void> {
+    if (!reachable && !this.cut.has(ip)) {
+      await run('ip', ['route', 'add', 'blackhole', `${ip}/32`]);
+      this.cut.add(ip);
+    } else if (reachable && this.cut.delete(ip)) {
+      await run('ip', ['route', 'del', 'blackhole', `${ip}/32`]).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const ip of this.cut) await run('ip', ['route', 'del', 'blackhole', `${ip}/32`]).catch(() => undefined);
+    await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
+  }
+}
+
+export interface MachineSpec {
+  /** Machine name (the droplet's); also the nspawn machine name. */
+  name: string;
+  /** The droplet id, as the NoCloud instance-id. */
+  instanceId: string;
+  /** The user-data exactly as the cloud was given it. */
+  userData: string;
+  addresses: Address[];
+  /** Default route. */
+  gateway: string;
+  /** Becomes the machine's /etc/hosts (bind-mounted read-only: rewrite it in place to change names). */
+  hostsFile: string;
+  /** Becomes /etc/ssl/certs/ca-certificates.crt (the image's bundle plus a test CA). */
+  caBundle?: string;
+  /** Directory for the seed and console log. */
+  stateDir: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A booted machine. */
+export class Machine {
+  /** Console output (systemd's boot messages). */
+  readonly console: string;
+  readonly exited: Promise<number | null>;
+  private pid1?: number;
+
+  private constructor(
+    readonly spec: MachineSpec,
+    private readonly child: ChildProcess,
+  ) {
+    this.console = path.join(spec.stateDir, 'console.log');
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Boots a machine on the network (returns as soon as nspawn runs; see waitForCloudInit). */
+  static boot(net: MachineNetwork, spec: MachineSpec): Machine {
+    requireMachines();
+    const seed = path.join(spec.stateDir, 'seed');
+    mkdirSync(seed, { recursive: true });
+    writeFileSync(path.join(seed, 'user-data'), spec.userData);
+    writeFileSync(path.join(seed, 'meta-data'), `instance-id: ${spec.instanceId}\nlocal-hostname: ${spec.name}\n`);
+    // NoCloud network-config v2: the droplet's addresses, static (no DHCP server on the test bridge).
+    writeFileSync(
+      path.join(seed, 'network-config'),
+      [
+        'version: 2',
+        'ethernets:',
+        '  host0:',
+        `    addresses: [${spec.addresses.map((a) => `${a.ip}/${a.prefix}`).join(', ')}]`,
+        '    routes:',
+        `      - to: 0.0.0.0/0`,
+        `        via: ${spec.gateway}`,
+        '',
+      ].join('\n'),
+    );
+    const args = [
+      '--boot',
+      `--directory=${rootfsPath}`,
+      '--volatile=overlay',
+      '--register=no',
+      '--keep-unit',
+      `--machine=${spec.name}`,
+      `--network-bridge=${net.bridge}`,
+      '--console=read-only',
+      `--bind-ro=${seed}:/var/lib/cloud/seed/nocloud`,
+      `--bind-ro=${spec.hostsFile}:/etc/hosts`,
+      ...(spec.caBundle ? [`--bind-ro=${spec.caBundle}:/etc/ssl/certs/ca-certificates.crt`] : []),
+    ];
+    // The tmpfs on /run/systemd/nspawn and the private mount namespace: see the top of this file.
+    const script = 'mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec systemd-nspawn "$@"';
+    const log = createWriteStream(path.join(spec.stateDir, 'console.log'));
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'nspawn', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    return new Machine(spec, child);
+  }
+
+  /** PID (in this namespace) of the machine's systemd, once it runs. */
+  async init(timeoutMs = 30_000): Promise<number> {
+    if (this.pid1) return this.pid1;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pid = findInit(this.child.pid!);
+      if (pid) return (this.pid1 = pid);
+      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`${this.spec.name}: the machine's systemd did not start; console: ${this.tail()}`);
+      await sleep(100);
+    }
+  }
+
+  /** Runs a command inside the machine (every namespace of its PID 1). */
+  async exec(cmd: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+    const pid = await this.init();
+    return run('nsenter', ['-t', String(pid), '-a', '--', ...cmd], { timeout: timeoutMs, maxBuffer: 16 << 20 })
+      .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
+      .catch((e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+  }
+
+  /** cloud-init's final status ("done", "degraded", "error"), waiting for it to finish. */
+  async waitForCloudInit(timeoutMs = 180_000): Promise<{ status: string; detail: string }> {
+    const r = await this.exec(['cloud-init', 'status', '--wait', '--long'], timeoutMs);
+    const status = /^\.*status:\s*(\S+)/m.exec(r.stdout)?.[1] ?? `unknown (exit ${r.code}: ${r.stderr.trim()})`;
+    return { status, detail: r.stdout };
+  }
+
+  tail(lines = 20): string {
+    try {
+      return readFileSync(this.console, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no console output)';
+    }
+  }
+
+  /** The machine dies at once (power cut): its systemd is killed, which ends every process inside. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const pid = this.pid1 ?? findInit(this.child.pid!);
+    if (pid) process.kill(pid, 'SIGKILL');
+    else this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Kills the machine and removes its state. */
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.spec.stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The first descendant of pid whose command is systemd (nspawn's child is the machine's PID 1). */
+function findInit(pid: number): number | undefined {
+  const children = (p: number): number[] => {
+    try {
+      return readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    for (const c of children(p)) {
+      let comm = '';
+      try {
+        comm = readFileSync(`/proc/${c}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (comm === 'systemd') return c;
+      queue.push(c);
+    }
+  }
+  return undefined;
+}
