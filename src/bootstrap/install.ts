@@ -31,6 +31,12 @@ function installStep(a: Artifact): string {
   }
 }
 
+/**
+ * How long each unit has to become active after the install script starts it. A founding etcd member
+ * stays "activating" until a quorum of its peers runs, which takes as long as the slowest droplet to boot.
+ */
+export const START_WINDOW_S = 900;
+
 export function renderInstallScript(o: { artifacts: Artifact[]; prepare?: string[]; beforeStart?: string[]; units: string[] }): string {
   return `#!/bin/bash
 # Installs this node's components. Every download is checked against its SHA-256 before anything is
@@ -68,6 +74,14 @@ ${(o.prepare ?? []).join('\n')}
 ${o.artifacts.map(fetchStep).join('\n')}
 ${o.artifacts.map(installStep).join('\n')}
 ${(o.beforeStart ?? []).join('\n')}${o.beforeStart?.length ? '\n' : ''}systemctl daemon-reload
-systemctl enable --now ${o.units.join(' ')}
+systemctl enable ${o.units.join(' ')}
+# Started without waiting for each start job: a unit may need several tries (Restart=always) before it
+# runs, as a joining etcd member does until its peers resolve its new DNS name. Each unit then has
+# ${START_WINDOW_S / 60} minutes to be active; one that is not fails this script, and cloud-init reports the error.
+systemctl start --no-block ${o.units.join(' ')}
+for unit in ${o.units.join(' ')}; do
+  for i in $(seq 1 ${START_WINDOW_S / 2}); do systemctl is-active --quiet "$unit" && break; sleep 2; done
+  systemctl is-active --quiet "$unit" || { echo "hardway: $unit is not active after ${START_WINDOW_S / 60} minutes" >&2; systemctl status --no-pager "$unit" >&2 || true; exit 1; }
+done
 `;
 }

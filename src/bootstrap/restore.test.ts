@@ -24,7 +24,7 @@ test('a restored seed: the URL in a 0600 file, the script run after etcdutl is i
   const install = file('/usr/local/sbin/hardway-install')!.content;
   const untar = install.indexOf('etcd-v3.5.21-linux-amd64/etcdutl');
   const restore = install.indexOf(ETCD_RESTORE_SCRIPT);
-  const start = install.indexOf('systemctl enable --now');
+  const start = install.indexOf('systemctl start --no-block');
   assert.ok(untar > 0 && untar < restore && restore < start, 'etcdutl installed, then the restore, then etcd started');
   assert.ok(!render().files.some((f) => f.path === ETCD_RESTORE_SCRIPT || f.path === '/etc/etcd/restore-url'), 'a seed without restore has neither');
   assert.throws(() => render({ url, sha256: 'nothex', bumpRevision: 1 }), /sha256/);

@@ -109,11 +109,11 @@ export function renderEtcdMember(b: EtcdMemberBootstrap): RenderedNode {
     description: `etcd member ${b.member.name}`,
     exec: '/usr/local/bin/etcd',
     args: etcdArgs(b),
-    // A founding member's start (Type=notify) ends only once the cluster has quorum, and cloud-init's
-    // `systemctl enable --now` waits for it: with systemd's default 90 s start timeout, a member whose
-    // peers boot later was killed and cloud-init ended in error (seen on a real machine,
-    // test/integration/machines-etcd.test.ts). No start timeout, as etcd's own multi-node units have
-    // (etcd-io/etcd contrib/systemd/etcd3-multinode/README.md: TimeoutStartSec=0).
+    // A founding member's start (Type=notify) ends only once the cluster has quorum: with systemd's
+    // default 90 s start timeout, a member whose peers booted later was killed and cloud-init ended in
+    // error (seen on a real machine, test/integration/machines-etcd.test.ts). No start timeout, as etcd's
+    // own multi-node units have (etcd-io/etcd contrib/systemd/etcd3-multinode/README.md: TimeoutStartSec=0);
+    // the install script bounds the wait instead (START_WINDOW_S).
     service: { Type: 'notify', TimeoutStartSec: '0', LimitNOFILE: '65536' },
   };
   if (b.restore) files.push(...etcdRestoreFiles(b.restore, { name: b.member.name, initialCluster: etcdArgs(b).find((a) => a.startsWith('--initial-cluster='))!.slice('--initial-cluster='.length), peerURL: `https://${b.member.address}:2380`, token: b.token }));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and kubectl from Debian bookworm's `kubernetes` source
-# package (upstream v1.20.2) into a cache outside the repository. Reused when present: a second run is instant.
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl from
+# Debian bookworm's `kubernetes` source package (upstream v1.20.2) into a cache outside the repository: the
+# test API server, and the binaries the test machines run. Reused when present: a second run is instant.
 #
 # Needs (installed by test/env/setup.sh): dpkg-dev, golang-go, rsync, jq,
 # golang-github-modern-go-reflect2-dev, golang-github-json-iterator-go-dev, and a deb-src entry.
@@ -11,7 +12,7 @@ bash "$(dirname "$0")/fetch-etcd.sh"
 
 cache="${HARDWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardway}"
 bin="$cache/kubernetes/bin"
-want=(kube-apiserver kube-controller-manager kubectl)
+want=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 have_all() { for b in "${want[@]}"; do [ -x "$bin/$b" ] || return 1; done; }
 if have_all; then
@@ -35,7 +36,7 @@ done
 
 echo "build-kube: compiling (several minutes on 2 cores)"
 export GOFLAGS=-mod=vendor GO111MODULE=on KUBE_GIT_VERSION=v1.20.2 KUBE_GIT_TREE_STATE=clean
-make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kubectl" >build.log 2>&1 || {
+make WHAT="${want[*]/#/cmd/}" >build.log 2>&1 || {
   tail -n 40 build.log >&2
   exit 1
 }

@@ -28,9 +28,9 @@ export interface MachineDroplet extends MetadataDroplet {
 }
 
 export class MachineCloud {
-  /** Names in the zone, as A records would give them. */
-  readonly names = new Map<string, string>();
-  private nextHost = 10;
+  /** Names in the zone and their addresses, one pair per A record (a name may have several). */
+  private names: [string, string][] = [];
+  private nextHost = 1;
 
   private constructor(
     readonly droplets: Map<number, MachineDroplet>,
@@ -72,20 +72,35 @@ export class MachineCloud {
 
   /** Rewrites the machines' /etc/hosts in place (same inode: every machine bind-mounts it). */
   writeHosts(): void {
-    const lines = ['127.0.0.1 localhost', ...RELEASE_HOSTS.map((h) => `${RELEASE_IP} ${h}`), ...[...this.names].map(([n, ip]) => `${ip} ${n}`)];
+    const lines = ['127.0.0.1 localhost', ...RELEASE_HOSTS.map((h) => `${RELEASE_IP} ${h}`), ...this.names.map(([n, ip]) => `${ip} ${n}`)];
     writeFileSync(this.hostsFile, lines.join('\n') + '\n');
   }
 
   setName(name: string, ip: string | undefined): void {
-    if (ip) this.names.set(name, ip);
-    else this.names.delete(name);
+    this.names = [...this.names.filter(([n]) => n !== name), ...(ip ? [[name, ip] as [string, string]] : [])];
     this.writeHosts();
   }
 
-  /** Addresses for a new droplet (next free host number in both subnets). */
+  /**
+   * The n-th address of each subnet (n from 1), past the gateways: what the fake DigitalOcean hands out
+   * (its `addresses` option) when droplets are machines.
+   */
+  static readonly addressing = {
+    private: (n: number) => `10.10.${(n + 9) >> 8}.${(n + 9) & 0xff}`,
+    public: (n: number) => `198.18.${(n + 9) >> 8}.${(n + 9) & 0xff}`,
+  };
+
+  /** Addresses for a droplet made without the fake cloud. */
   allocate(): { privateIp: string; publicIp: string } {
     const n = this.nextHost++;
-    return { privateIp: `10.10.${n >> 8}.${n & 0xff}`, publicIp: `198.18.${n >> 8}.${n & 0xff}` };
+    return { privateIp: MachineCloud.addressing.private(n), publicIp: MachineCloud.addressing.public(n) };
+  }
+
+  /** Makes the zone's records exactly these ([name, address] per A record), rewriting the hosts file only on a change. */
+  syncNames(records: [string, string][]): void {
+    if (JSON.stringify(records) === JSON.stringify(this.names)) return;
+    this.names = records;
+    this.writeHosts();
   }
 
   /** Boots a droplet's machine from its user-data. */
@@ -104,6 +119,11 @@ export class MachineCloud {
     });
     this.droplets.set(d.id, droplet);
     return droplet.machine;
+  }
+
+  /** Machines whose nspawn still runs. */
+  running(): Machine[] {
+    return [...this.droplets.values()].map((d) => d.machine!).filter((m) => m.running);
   }
 
   async destroy(id: number): Promise<void> {

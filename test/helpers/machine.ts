@@ -170,6 +170,10 @@ export class Machine {
     return new Machine(spec, child);
   }
 
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** PID (in this namespace) of the machine's systemd, once it runs. */
   async init(timeoutMs = 30_000): Promise<number> {
     if (this.pid1) return this.pid1;
@@ -194,7 +198,14 @@ export class Machine {
   async waitForCloudInit(timeoutMs = 180_000): Promise<{ status: string; detail: string }> {
     const r = await this.exec(['cloud-init', 'status', '--wait', '--long'], timeoutMs);
     const status = /^\.*status:\s*(\S+)/m.exec(r.stdout)?.[1] ?? `unknown (exit ${r.code}: ${r.stderr.trim()})`;
-    return { status, detail: r.stdout };
+    if (status === 'done') return { status, detail: r.stdout };
+    // What went wrong, for the failure message: the end of the user-data's own output.
+    const out = await this.exec(['tail', '-n', '25', '/var/log/cloud-init-output.log']);
+    // and the journal's errors (a unit that failed to start says why there).
+    const journal = await this.exec(['journalctl', '--no-pager', '-o', 'short-precise', '-p', 'err', '-n', '30']);
+    const failed = [...new Set([...journal.stdout.matchAll(/Failed to start (\S+\.service)/g)].map((m) => m[1]!))].filter((u) => u !== 'cloud-final.service');
+    const units = await Promise.all(failed.map(async (u) => `${u}:\n${(await this.exec(['sh', '-c', `journalctl --no-pager -o cat -u ${u} | grep -E -i '"level":"(warn|error|fatal|panic)"|^[^{]' | head -n 12`])).stdout}`));
+    return { status, detail: [r.stdout, `/var/log/cloud-init-output.log:\n${out.stdout}`, `journal (errors):\n${journal.stdout}`, ...units].join('\n') };
   }
 
   tail(lines = 20): string {

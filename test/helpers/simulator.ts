@@ -27,6 +27,8 @@ import type { NodeFile } from '../../src/bootstrap/cloudconfig.ts';
 import { startMember, requireEtcd, type RunningMember } from './etcd.ts';
 import { KubeNode, type Component, type KubeTiming } from './kube-node.ts';
 import { forward, setReachable, type Forwarder } from './tcp-proxy.ts';
+import type { MachineCloud } from './machine-cloud.ts';
+import type { Machine } from './machine.ts';
 
 export type { Component, KubeTiming } from './kube-node.ts';
 
@@ -63,11 +65,49 @@ export class EtcdNode {
   }
 }
 
-export type SimNode = EtcdNode | KubeNode;
+/**
+ * A droplet booted as a real machine (test/helpers/machine.ts): systemd and cloud-init run its user-data
+ * unmodified; nothing here looks inside it.
+ */
+export class MachineNode {
+  readonly components = new Map<string, Component>();
+  readonly log: string[] = [];
+
+  constructor(
+    readonly role: 'etcd',
+    readonly machine: Machine,
+    readonly privateIp: string,
+    readonly publicIp: string | undefined,
+    readonly root: string,
+    private readonly destroy: () => Promise<void>,
+  ) {
+    const c: Component = { name: 'machine', state: 'running', restarts: 0, output: this.log };
+    this.components.set('machine', c);
+    void machine.exited.then((code) => {
+      if (c.state === 'running') Object.assign(c, { state: 'failed', reason: `machine exited with ${code}` });
+    });
+  }
+
+  get name(): string {
+    return this.machine.spec.name;
+  }
+
+  async stop(): Promise<void> {
+    this.components.get('machine')!.state = 'stopped';
+    await this.destroy();
+  }
+}
+
+export type SimNode = EtcdNode | KubeNode | MachineNode;
 
 export interface NodeSimulatorOptions extends Partial<KubeTiming> {
   /** How often the simulated data centre looks at the fakes' state (ms). */
   intervalMs?: number;
+  /**
+   * Boot etcd droplets as real machines on this cloud (the fake DigitalOcean must hand out its addresses:
+   * MachineCloud.addressing). Kubernetes roles stay in-process for now.
+   */
+  machines?: MachineCloud;
 }
 
 interface Balancer {
@@ -128,9 +168,10 @@ export class NodeSimulator {
   private tick() {
     if (this.stopping) return;
     // Rewritten in place (same inode), so every node's bind-mounted /etc/hosts sees new names.
-    const lines = [...this.dns.records.values()].filter((r) => r.type === 'A').map((r) => `${r.content} ${r.name}`);
-    const text = ['127.0.0.1 localhost', ...lines].join('\n') + '\n';
+    const records = [...this.dns.records.values()].filter((r) => r.type === 'A');
+    const text = ['127.0.0.1 localhost', ...records.map((r) => `${r.content} ${r.name}`)].join('\n') + '\n';
     if (readFileSync(this.hosts, 'utf8') !== text) writeFileSync(this.hosts, text);
+    this.o.machines?.syncNames(records.map((r) => [r.name, r.content as string]));
     const active = this.compute.activeDroplets();
     for (const d of active) {
       if (this.nodes.has(d.name) || this.killed.has(d.name) || this.ignored.has(d.id) || !d.userData) continue;
@@ -154,6 +195,12 @@ export class NodeSimulator {
     const files: NodeFile[] = (doc.write_files ?? []).map((f) => ({ path: f.path, content: f.content, permissions: f.permissions as NodeFile['permissions'] }));
     const has = (unit: string) => files.some((f) => f.path === `/etc/systemd/system/${unit}`);
     const root = path.join(this.root, d.name);
+    if (has('etcd.service') && this.o.machines) {
+      const machine = this.o.machines.boot({ id: d.id, name: d.name, region: 'nyc3', tags: [], userData: d.userData, privateIp: d.privateIp, publicIp: d.publicIp });
+      this.nodes.set(d.name, new MachineNode('etcd', machine, d.privateIp, d.publicIp, root, () => this.o.machines!.destroy(d.id)));
+      this.note(`${d.name}: machine booting on ${d.privateIp}${d.publicIp ? ` (public ${d.publicIp})` : ''}`);
+      return;
+    }
     if (has('etcd.service')) {
       const node = { role: 'etcd', name: d.name, userData: d.userData, files } as RenderedNode;
       const member = new EtcdNode(startMember(node, d.privateIp, root, this.hosts), d.privateIp, d.publicIp, root);
@@ -221,9 +268,16 @@ export class NodeSimulator {
     }
   }
 
+  /** Cuts or restores this process's path to a node's public address (machines: a route; in-process nodes: their listeners). */
+  private reach(n: SimNode, reachable: boolean): Promise<void> {
+    if (n instanceof MachineNode) return this.o.machines!.net.setReachable(n.publicIp!, reachable);
+    setReachable(n.publicIp!, reachable);
+    return Promise.resolve();
+  }
+
   private async stopNode(name: string, n: SimNode) {
     this.nodes.delete(name);
-    if (n.publicIp) setReachable(n.publicIp, true);
+    if (n.publicIp) await this.reach(n, true);
     await n.stop();
     rmSync(n.root, { recursive: true, force: true });
   }
@@ -243,7 +297,7 @@ export class NodeSimulator {
   partition(name: string): boolean {
     const n = this.nodes.get(name);
     if (!n?.publicIp) return false;
-    setReachable(n.publicIp, false);
+    void this.reach(n, false);
     this.note(`${name}: partitioned: public address ${n.publicIp} cut off`);
     return true;
   }
@@ -251,7 +305,7 @@ export class NodeSimulator {
   reconnect(name: string): boolean {
     const n = this.nodes.get(name);
     if (!n?.publicIp) return false;
-    setReachable(n.publicIp, true);
+    void this.reach(n, true);
     this.note(`${name}: reconnected: public address ${n.publicIp} answers again`);
     return true;
   }

@@ -1,5 +1,7 @@
-// The operator against the real kube-apiserver, with the cloud fakes and simulated nodes (real etcd):
-// apply the sample EtcdCluster with kubectl, watch it become Ready, lose a member, see it healed, delete it.
+// The operator against the real kube-apiserver, with the cloud fakes and droplets that are real machines
+// (systemd-nspawn, systemd and cloud-init running the operator's user-data unmodified, etcd 3.5 installed
+// by the install script from the release hosts): apply the sample EtcdCluster with kubectl, watch it become
+// Ready, lose a member's machine, see it replaced, delete it and find no machine left running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,18 +16,21 @@ import { parseConfig } from '../../src/runtime/config.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
 import { NodeSimulator } from '../helpers/simulator.ts';
-import { samplesDir } from '../helpers/samples.ts';
+import { samplesDir, sampleOf } from '../helpers/samples.ts';
+import { MachineCloud } from '../helpers/machine-cloud.ts';
 
 let env: KubeEnv;
 before(async () => (env = await kubeEnv()));
 after(async () => env?.close());
 
-test('kubectl apply → Ready with real etcd members; a member lost and healed; kubectl delete leaves nothing', { timeout: 400_000 }, async () => {
+test('kubectl apply → Ready with etcd members on real machines; a machine lost and replaced; kubectl delete leaves nothing running', { timeout: 400_000 }, async () => {
   const ns = await freshNamespace(env, 'etcd-e2e');
   const root = mkdtempSync(path.join(tmpdir(), 'hardway-etcd-e2e-'));
-  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_e2e'], provisionDelayMs: 300, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
+  const version = (sampleOf('EtcdCluster') as { spec: { version: string } }).spec.version;
+  const machines = await MachineCloud.start(path.join(root, 'machines'), { bridge: 'hw-etcd-e2e', etcd: [version] });
+  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_e2e'], provisionDelayMs: 300, contract: digitalOceanContract(), minuteLimit: 100_000, addresses: MachineCloud.addressing }).start();
   const dns = await new FakeCloudflare({ tokens: ['cf-e2e'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
-  const sim = new NodeSimulator(compute, dns, path.join(root, 'nodes')).start();
+  const sim = new NodeSimulator(compute, dns, path.join(root, 'nodes'), { machines }).start();
   const logLines: string[] = [];
   let operator: RunningOperator | undefined;
   const get = async () => JSON.parse(await env.kubectl('get', '-n', ns, 'etcdcluster', 'demo', '-o', 'json'));
@@ -42,6 +47,12 @@ test('kubectl apply → Ready with real etcd members; a member lost and healed; 
     await env.kubectl('apply', '-n', ns, '-f', path.join(samplesDir, 'etcdcluster.yaml'));
     await env.kubectl('wait', '-n', ns, '--for=condition=Ready', '--timeout=240s', 'etcdcluster/demo');
     const ready = await get();
+    // Each member is a machine whose cloud-init ran the user-data to the end.
+    assert.equal(machines.running().length, 3);
+    for (const m of machines.running()) {
+      const s = await m.waitForCloudInit();
+      assert.equal(s.status, 'done', `${m.spec.name}: ${s.detail}`);
+    }
     for (const type of ['Ready', 'CertificatesAvailable', 'MachinesProvisioned', 'DNSReady', 'EtcdClusterHealthy']) assert.equal(cond(ready, type).status, 'True', type);
     assert.equal(cond(ready, 'EtcdClusterHealthy').message, '3/3 members healthy, quorum needs 2');
     assert.equal(ready.status.observedGeneration, ready.metadata.generation);
@@ -65,6 +76,12 @@ test('kubectl apply → Ready with real etcd members; a member lost and healed; 
     }
     assert.equal(cond(healed, 'Ready').status, 'True', JSON.stringify(healed.status.conditions));
     assert.equal(healed.status.members.length, 3);
+    // The replacement joined an existing cluster (its name new to the peers' DNS): its cloud-init ended done too.
+    assert.equal(machines.running().length, 3);
+    for (const m of machines.running()) {
+      const s = await m.waitForCloudInit();
+      assert.equal(s.status, 'done', `${m.spec.name}: ${s.detail}`);
+    }
 
     const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
     assert.match(metrics, /hardway_health_probes_total\{component="etcd",result="healthy"\} \d+/);
@@ -72,6 +89,8 @@ test('kubectl apply → Ready with real etcd members; a member lost and healed; 
 
     await env.kubectl('delete', '-n', ns, 'etcdcluster/demo', '--timeout=90s');
     assert.equal(compute.droplets.size, 0);
+    await sim.until('every machine stopped', () => sim.nodes.size === 0, 10_000);
+    assert.deepEqual(machines.running().map((m) => m.spec.name), [], 'no machine left running');
     assert.equal(dns.records.size, 0);
     assert.equal(compute.firewalls.size, 0);
     assert.equal((await env.kubectl('get', 'secrets', '-n', ns, '-l', 'hardway.dev/etcdcluster=demo', '-o', 'name')).trim(), '');
@@ -81,6 +100,7 @@ test('kubectl apply → Ready with real etcd members; a member lost and healed; 
   } finally {
     await operator?.stop();
     await sim.stop();
+    await machines.stop();
     await compute.stop();
     await dns.stop();
     rmSync(root, { recursive: true, force: true });

@@ -71,7 +71,7 @@ for (const [minor, components] of Object.entries(RELEASES)) {
         ];
         assert.deepEqual(bins.filter((b) => !installed(root, b)), [], `${role}: every binary installed and executable`);
         assert.equal(readFileSync(`${root}/usr/local/bin/flanneld`, 'utf8'), '#!/bin/sh\necho flanneld\n');
-        assert.equal(readFileSync(`${root}/systemctl.log`, 'utf8'), 'daemon-reload\nenable --now a.service b.service\n');
+        assert.equal(readFileSync(`${root}/systemctl.log`, 'utf8'), 'daemon-reload\nenable a.service b.service\nstart --no-block a.service b.service\nis-active --quiet a.service\nis-active --quiet a.service\nis-active --quiet b.service\nis-active --quiet b.service\n');
       }
       assert.deepEqual(
         s.requests.filter((u) => !s.files.has(u)),

@@ -30,6 +30,11 @@ export interface FakeDigitalOceanOptions {
   listLagMs?: number;
   /** A deleted droplet stays listed (and readable by id) this long: deletion takes a moment. */
   deleteDelayMs?: number;
+  /**
+   * Addresses for the n-th droplet or load balancer (n from 1), when they must be reachable somewhere
+   * other than loopback (the test machines' network). By default each fake takes a random block of 127/8.
+   */
+  addresses?: { private(n: number): string; public(n: number): string };
 }
 
 interface DropletRecord {
@@ -247,6 +252,7 @@ export class FakeDigitalOcean extends LoopbackFake {
 
   private ip(kind: 'private' | 'public'): string {
     const n = this.nextIp++;
+    if (this.o.addresses) return this.o.addresses[kind](n);
     // Distinct ranges inside 127/8 (private 127.10-19.x.y, public 127.20-29.x.y), so simulated nodes can
     // listen on them.
     const second = (kind === 'private' ? 10 : 20) + this.block.second;
