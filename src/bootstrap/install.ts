@@ -76,7 +76,9 @@ ${o.artifacts.map(installStep).join('\n')}
 ${(o.beforeStart ?? []).join('\n')}${o.beforeStart?.length ? '\n' : ''}systemctl daemon-reload
 systemctl enable ${o.units.join(' ')}
 # Started without waiting for each start job: a unit may need several tries (Restart=always) before it
-# runs, as a joining etcd member does until its peers resolve its new DNS name. Each unit then has
+# runs, as a joining etcd member does until its peers resolve its new DNS name (their peer port checks a
+# caller's certificate names against its address: etcd v3.5.21 client/pkg/transport/listener_tls.go,
+# checkSAN). Each unit then has
 # ${START_WINDOW_S / 60} minutes to be active; one that is not fails this script, and cloud-init reports the error.
 systemctl start --no-block ${o.units.join(' ')}
 for unit in ${o.units.join(' ')}; do
