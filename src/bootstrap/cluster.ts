@@ -2,7 +2,7 @@
 import type { EtcdCluster, ControlPlane, WorkerPool } from '../api/v1alpha1/index.ts';
 import { dropletName } from '../api/v1alpha1/names.ts';
 import { parseCidr, nthAddress, type Cidr } from '../api/v1alpha1/cidr.ts';
-import { componentsFor } from './manifest.ts';
+import { componentsFor, type PinnedDigests } from './manifest.ts';
 import { buildClusterPki, type ClusterPki } from '../pki/cluster.ts';
 import type { PkiContext } from '../pki/certs.ts';
 import type { MachineIdentity } from '../pki/profiles.ts';
@@ -20,7 +20,7 @@ export interface RenderContext extends PkiContext {
 
 const identity = (name: string, zone: string): MachineIdentity => ({ name, address: `${name}.${zone}` });
 
-export function renderCluster(d: ClusterDescription, ctx: RenderContext): { pki: ClusterPki; nodes: RenderedNode[] } {
+export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pins?: PinnedDigests } = {}): { pki: ClusterPki; nodes: RenderedNode[] } {
   const { etcd, controlPlane: cp } = d;
   const etcdMembers = Array.from({ length: etcd.spec.replicas }, () => identity(dropletName(etcd.metadata.name, 'EtcdCluster', ctx.randomBytes(5)), etcd.spec.dns.zone));
   const cpNodes = Array.from({ length: cp.spec.replicas }, () => identity(dropletName(cp.metadata.name, 'ControlPlane', ctx.randomBytes(5)), cp.spec.dns.zone));
@@ -86,6 +86,7 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext): { pki:
         },
         encryptionKey: cp.spec.encryptionAtRest ? pki.encryptionKey : undefined,
         audit: cp.spec.audit,
+        pins: o.pins,
       }),
     );
   }
@@ -102,6 +103,7 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext): { pki:
         network,
         nodeLabels: pool.spec.nodeLabels,
         nodeTaints: pool.spec.nodeTaints,
+        pins: o.pins,
       }),
     );
   }

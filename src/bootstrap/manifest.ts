@@ -108,7 +108,22 @@ export function flannelCniFileVersion(tag: string): string {
   return order < 0 ? `v${tag}` : `v${major}.${minor}.${patch}`;
 }
 
-export function nodeArtifacts(kubernetesVersion: string, role: 'control-plane' | 'worker'): Artifact[] {
+/** The digests pinned artifacts are checked against, by component and version. */
+export interface PinnedDigests {
+  containerd: Record<string, string>;
+  runc: Record<string, string>;
+  cniPlugins: Record<string, string>;
+  crictl: Record<string, string>;
+}
+
+/** The upstream artifacts' digests (digests.ts). */
+export const PINNED: PinnedDigests = { containerd: CONTAINERD_SHA256, runc: RUNC_SHA256, cniPlugins: CNI_PLUGINS_SHA256, crictl: CRICTL_SHA256 };
+
+/**
+ * What a node downloads. `pins` are the digests of the upstream files; the test machines, whose release
+ * server serves stand-ins under the same names, pass the stand-ins' digests instead.
+ */
+export function nodeArtifacts(kubernetesVersion: string, role: 'control-plane' | 'worker', pins: PinnedDigests = PINNED): Artifact[] {
   const c = componentsFor(kubernetesVersion);
   const containerd = `containerd-${c.containerd}-linux-amd64.tar.gz`;
   const cni = `cni-plugins-linux-amd64-v${c.cniPlugins}.tgz`;
@@ -116,10 +131,10 @@ export function nodeArtifacts(kubernetesVersion: string, role: 'control-plane' |
   const crictl = `crictl-v${c.crictl}-linux-amd64.tar.gz`;
   const list: Artifact[] = [
     // Members bin/containerd, bin/ctr, bin/containerd-shim-runc-v2, … (containerd Makefile pack_release at v2.1.5).
-    { name: containerd, url: `${GH}/containerd/containerd/releases/download/v${c.containerd}/${containerd}`, verify: pinned(CONTAINERD_SHA256, 'containerd', c.containerd), install: { kind: 'tar', to: '/usr/local' } },
-    { name: 'runc.amd64', url: `${GH}/opencontainers/runc/releases/download/v${c.runc}/runc.amd64`, verify: pinned(RUNC_SHA256, 'runc', c.runc), install: { kind: 'binary', to: '/usr/local/sbin/runc' } },
+    { name: containerd, url: `${GH}/containerd/containerd/releases/download/v${c.containerd}/${containerd}`, verify: pinned(pins.containerd, 'containerd', c.containerd), install: { kind: 'tar', to: '/usr/local' } },
+    { name: 'runc.amd64', url: `${GH}/opencontainers/runc/releases/download/v${c.runc}/runc.amd64`, verify: pinned(pins.runc, 'runc', c.runc), install: { kind: 'binary', to: '/usr/local/sbin/runc' } },
     // Members ./bridge, ./host-local, ./portmap, … (containernetworking/plugins .github/workflows/release.yaml at v1.8.0).
-    { name: cni, url: `${GH}/containernetworking/plugins/releases/download/v${c.cniPlugins}/${cni}`, verify: pinned(CNI_PLUGINS_SHA256, 'CNI plugins', c.cniPlugins), install: { kind: 'tar', to: '/opt/cni/bin' } },
+    { name: cni, url: `${GH}/containernetworking/plugins/releases/download/v${c.cniPlugins}/${cni}`, verify: pinned(pins.cniPlugins, 'CNI plugins', c.cniPlugins), install: { kind: 'tar', to: '/opt/cni/bin' } },
     // The only member is flannel-amd64 (flannel-io/cni-plugin scripts/package.sh); the conflist asks for
     // type "flannel", so it is installed under that name. Its publisher writes <file>.sha256 beside it and no
     // digest of it is kept by kubespray or kops, so the published one is used (docs/bootstrap.md, residual risk).
@@ -128,7 +143,7 @@ export function nodeArtifacts(kubernetesVersion: string, role: 'control-plane' |
     // v0.27.4 upload dist/flannel* only): GitHub's own digest of the asset is the check.
     { name: 'flanneld-amd64', url: `${GH}/flannel-io/flannel/releases/download/v${c.flannel}/flanneld-amd64`, verify: { kind: 'github-release', api: `${GH_API}/repos/flannel-io/flannel/releases/tags/v${c.flannel}`, asset: 'flanneld-amd64' }, install: { kind: 'binary', to: '/usr/local/bin/flanneld' } },
     // The only member is crictl (kubernetes-sigs/cri-tools hack/release.sh at v1.34.0).
-    { name: crictl, url: `${GH}/kubernetes-sigs/cri-tools/releases/download/v${c.crictl}/${crictl}`, verify: pinned(CRICTL_SHA256, 'crictl', c.crictl), install: { kind: 'tar', to: '/usr/local/bin' } },
+    { name: crictl, url: `${GH}/kubernetes-sigs/cri-tools/releases/download/v${c.crictl}/${crictl}`, verify: pinned(pins.crictl, 'crictl', c.crictl), install: { kind: 'tar', to: '/usr/local/bin' } },
     kubernetesBinary(kubernetesVersion, 'kubelet'),
     kubernetesBinary(kubernetesVersion, 'kube-proxy'),
   ];

@@ -7,7 +7,7 @@ import { renderKubeconfig } from '../pki/kubeconfig.ts';
 import { renderCloudConfig, secretFile, publicFile, type NodeFile } from './cloudconfig.ts';
 import { renderService, nodeEnvUnit, nodeEnvScript, NODE_ENV_UNIT, type ServiceUnit } from './units.ts';
 import { renderInstallScript } from './install.ts';
-import { etcdArtifact, nodeArtifacts } from './manifest.ts';
+import { etcdArtifact, nodeArtifacts, type PinnedDigests } from './manifest.ts';
 import { kubeletConfig, kubeProxyConfig, containerdConfig, cniConfig, flannelNetConf, encryptionConfig, auditPolicy, sysctlConf, modulesConf } from './configs.ts';
 import { stringify } from 'yaml';
 import { etcdRestoreFiles, ETCD_RESTORE_SCRIPT, type EtcdRestore } from './restore.ts';
@@ -153,6 +153,8 @@ interface NodeCommon {
   network: NetworkSettings;
   nodeLabels?: Record<string, string>;
   nodeTaints?: { key: string; value?: string; effect: string }[];
+  /** Digests of pinned downloads (default: upstream's; see nodeArtifacts). */
+  pins?: PinnedDigests;
 }
 
 const fileKubeconfig = (clusterName: string, user: string, server: string, dir: string, name: string) =>
@@ -227,7 +229,7 @@ export type WorkerBootstrap = NodeCommon;
 
 export function renderWorker(w: WorkerBootstrap): RenderedNode {
   const { files, units } = nodeParts(w);
-  const install = renderInstallScript({ artifacts: nodeArtifacts(w.version, 'worker'), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
+  const install = renderInstallScript({ artifacts: nodeArtifacts(w.version, 'worker', w.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
   return finish('worker', w.node.name, files, units, install);
 }
 
@@ -369,6 +371,6 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
     },
     ...nodeUnits,
   ];
-  const install = renderInstallScript({ artifacts: nodeArtifacts(cp.version, 'control-plane'), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
+  const install = renderInstallScript({ artifacts: nodeArtifacts(cp.version, 'control-plane', cp.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
   return finish('control-plane', cp.node.name, files, units, install);
 }

@@ -57,9 +57,11 @@ CFG
 systemctl --root="$work" enable systemd-networkd.service systemd-resolved.service >/dev/null 2>&1
 # Nothing in the machine may reach beyond the test's namespace: no NTP, no apt timers.
 rm -f "$work/etc/systemd/system/timers.target.wants/"*
-# The host kernel's pid_max and protected_* are not the machine's to set (sysctl --system fails on them).
-for f in 50-pid-max.conf protect-links.conf 50-default.conf; do
-  [ -e "$work/usr/lib/sysctl.d/$f" ] && ln -sf /dev/null "$work/etc/sysctl.d/$f"
+# The image's own sysctl defaults (kernel.core_pattern, kernel.pid_max) are host-wide keys a machine may
+# not set, and `sysctl --system` (the node's prepare step) fails on them: masked. The node's own file
+# (net.* keys, per network namespace) applies.
+for f in "$work"/usr/lib/sysctl.d/*.conf; do
+  ln -sf /dev/null "$work/etc/sysctl.d/$(basename "$f")"
 done
 rm -rf "$work/var/cache/apt/archives/"*.deb "$work/var/lib/apt/lists/"*
 

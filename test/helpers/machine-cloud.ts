@@ -4,9 +4,14 @@
 // their real names through the machines' hosts file and a test CA added to their trust store, and names
 // in the cluster's zone in the same hosts file.
 import { mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { release } from 'node:os';
 import path from 'node:path';
 import { ensureCA, issueLeaf } from '../../src/pki/certs.ts';
-import { RELEASES } from '../../src/bootstrap/manifest.ts';
+import { RELEASES, componentsFor, type PinnedDigests } from '../../src/bootstrap/manifest.ts';
+import { machineFile, nodeBinDir, NODE_BIN_MOUNT } from './node-binaries.ts';
+import { REAL_KUBE_DIR } from './kube-wrapper.ts';
+import { kubeBinDir } from '../env/cluster.ts';
 import { MachineNetwork, Machine, rootfsPath, type Address } from './machine.ts';
 import { startMetadataServer, type MetadataDroplet, type MetadataServer } from './metadata-server.ts';
 import { startReleaseServer, type ReleaseServer } from './release-server.ts';
@@ -22,6 +27,8 @@ export const PRIVATE_NET = { gateway: '10.10.0.1', prefix: 16 };
 export const PUBLIC_NET = { gateway: '198.18.0.1', prefix: 15 };
 const RELEASE_IP = '198.19.255.253';
 export const METADATA_IP = '169.254.169.254';
+/** Modules the node scripts and components load, built into this machine's kernel. */
+const BUILTIN_MODULES = ['kernel/fs/overlayfs/overlay.ko', 'kernel/net/bridge/br_netfilter.ko', 'kernel/net/bridge/bridge.ko', 'kernel/drivers/net/vxlan/vxlan.ko', 'kernel/net/netfilter/nf_conntrack.ko'];
 
 export interface MachineDroplet extends MetadataDroplet {
   machine?: Machine;
@@ -40,6 +47,7 @@ export class MachineCloud {
     readonly releases: ReleaseServer,
     private readonly hostsFile: string,
     private readonly caBundle: string,
+    private readonly modulesDir: string,
   ) {}
 
   static async start(dir: string, o: { bridge: string; etcd?: string[]; kubernetes?: string[] }): Promise<MachineCloud> {
@@ -57,17 +65,40 @@ export class MachineCloud {
     writeFileSync(caBundle, readFileSync(path.join(rootfsPath, 'etc/ssl/certs/ca-certificates.crt'), 'utf8') + ca.cert);
     const bin = path.dirname(etcdPath);
     const releases = await startReleaseServer({
-      components: RELEASES['1.34']!,
+      components: o.kubernetes?.[0] ? componentsFor(o.kubernetes[0]) : RELEASES['1.34']!,
+      file: machineFile,
       kubernetes: o.kubernetes ?? [],
       etcd: o.etcd ?? [],
       etcdBinaries: { etcd: etcdPath, etcdctl: path.join(bin, 'etcdctl'), etcdutl: path.join(bin, 'etcdutl') },
       tls: { host: RELEASE_IP, port: 443, key: leaf.key, cert: leaf.cert },
     });
+    // This kernel has the modules nodes load (overlay, br_netfilter, …) built in and no module files, so
+    // `modprobe overlay` fails ("Module overlay not found"). A droplet's kernel has them as files; the
+    // machines get a modules directory that lists them as built in (../shared/design/REAL-NODES.md).
+    const modules = path.join(dir, 'modules');
+    mkdirSync(path.join(modules, 'lib/modules', release()), { recursive: true });
+    writeFileSync(path.join(modules, 'lib/modules', release(), 'modules.builtin'), BUILTIN_MODULES.map((m) => `${m}\n`).join(''));
+    execFileSync('depmod', ['-b', modules, release()], { stdio: 'ignore' });
     const droplets = new Map<number, MachineDroplet>();
     const metadata = await startMetadataServer(METADATA_IP, (a) => [...droplets.values()].find((d) => d.privateIp === a || d.publicIp === a));
-    const cloud = new MachineCloud(droplets, dir, net, metadata, releases, path.join(dir, 'hosts'), caBundle);
+    const cloud = new MachineCloud(droplets, dir, net, metadata, releases, path.join(dir, 'hosts'), caBundle, path.join(modules, 'lib/modules', release()));
     cloud.writeHosts();
     return cloud;
+  }
+
+  /**
+   * The digests of the files this cloud's release server serves where the operator pins upstream's
+   * (nodeArtifacts' `pins`): its files are stand-ins under upstream's names.
+   */
+  pins(version: string): PinnedDigests {
+    const c = componentsFor(version);
+    const d = (file: string) => this.releases.digests.get(file) ?? `no digest for ${file}`;
+    return {
+      containerd: { [c.containerd]: d(`containerd-${c.containerd}-linux-amd64.tar.gz`) },
+      runc: { [c.runc]: d('runc.amd64') },
+      cniPlugins: { [c.cniPlugins]: d(`cni-plugins-linux-amd64-v${c.cniPlugins}.tgz`) },
+      crictl: { [c.crictl]: d(`crictl-v${c.crictl}-linux-amd64.tar.gz`) },
+    };
   }
 
   /** Rewrites the machines' /etc/hosts in place (same inode: every machine bind-mounts it). */
@@ -116,6 +147,11 @@ export class MachineCloud {
       hostsFile: this.hostsFile,
       caBundle: this.caBundle,
       stateDir: path.join(this.dir, 'machines', `${d.name}-${d.id}`),
+      binds: [
+        { from: kubeBinDir, to: REAL_KUBE_DIR },
+        { from: nodeBinDir, to: NODE_BIN_MOUNT },
+        { from: this.modulesDir, to: `/lib/modules/${release()}` },
+      ],
     });
     this.droplets.set(d.id, droplet);
     return droplet.machine;

@@ -106,6 +106,8 @@ export interface MachineSpec {
   caBundle?: string;
   /** Directory for the seed and console log. */
   stateDir: string;
+  /** Further directories from this machine, read-only. */
+  binds?: { from: string; to: string }[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -158,6 +160,7 @@ export class Machine {
       `--bind-ro=${seed}:/var/lib/cloud/seed/nocloud`,
       `--bind-ro=${spec.hostsFile}:/etc/hosts`,
       ...(spec.caBundle ? [`--bind-ro=${spec.caBundle}:/etc/ssl/certs/ca-certificates.crt`] : []),
+      ...(spec.binds ?? []).map((b) => `--bind-ro=${b.from}:${b.to}`),
     ];
     // The tmpfs on /run/systemd/nspawn and the private mount namespace: see the top of this file.
     const script = 'mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec systemd-nspawn "$@"';

@@ -55,12 +55,20 @@ export interface ReleaseServerOptions {
   etcd: string[];
   /** Real binaries to put in the etcd tarballs in place of stand-ins (paths of etcd, etcdctl, etcdutl). */
   etcdBinaries?: Partial<Record<'etcd' | 'etcdctl' | 'etcdutl', string>>;
+  /**
+   * Content for a file in place of its stand-in: component (containerd, runc, cni, flannel-cni, flanneld,
+   * crictl, kubernetes) and the file's name as published (an archive member such as "bin/containerd" or
+   * "./bridge"; "runc.amd64"; for Kubernetes "<version>/<binary>").
+   */
+  file?: (component: string, name: string) => Member | undefined;
   /** Serve HTTPS on this address and port with this certificate (for machines that resolve the real hosts here). */
   tls?: { host: string; port: number; key: string; cert: string };
 }
 
 export async function startReleaseServer(o: ReleaseServerOptions): Promise<ReleaseServer> {
   const work = mkdtempSync(path.join(tmpdir(), 'hardway-releases-'));
+  const pick = (component: string, name: string, standIn: string): Member => o.file?.(component, name) ?? standIn;
+  const bytes = (m: Member): Buffer => Buffer.from(typeof m === 'string' ? m : readFileSync(m.file));
   const files = new Map<string, Buffer>();
   const digests = new Map<string, string>();
   const put = (url: string, body: Buffer | string) => files.set(url.replace(/^https:\/\//, '/'), Buffer.from(body));
@@ -77,13 +85,13 @@ export async function startReleaseServer(o: ReleaseServerOptions): Promise<Relea
   {
     const file = `containerd-${c.containerd}-linux-amd64.tar.gz`;
     const bins = ['bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/containerd-stress', 'bin/ctr'];
-    const d = asset(`${gh}/containerd/containerd/releases/download/v${c.containerd}/${file}`, tarball(Object.fromEntries(bins.map((b) => [b, script(b)])), work));
+    const d = asset(`${gh}/containerd/containerd/releases/download/v${c.containerd}/${file}`, tarball(Object.fromEntries(bins.map((b) => [b, pick('containerd', b, script(b))])), work));
     put(`${gh}/containerd/containerd/releases/download/v${c.containerd}/${file}.sha256sum`, `${d}  ${file}\n`);
   }
   // runc: script/release_build.sh (assets runc.<arch>, one runc.sha256sum for all) and release_sign.sh
   // (that file clear-signed with gpg), opencontainers/runc at v1.3.3.
   {
-    const d = asset(`${gh}/opencontainers/runc/releases/download/v${c.runc}/runc.amd64`, script('runc'));
+    const d = asset(`${gh}/opencontainers/runc/releases/download/v${c.runc}/runc.amd64`, bytes(pick('runc', 'runc.amd64', script('runc'))));
     put(`${gh}/opencontainers/runc/releases/download/v${c.runc}/runc.amd64.asc`, '-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n');
     put(
       `${gh}/opencontainers/runc/releases/download/v${c.runc}/runc.sha256sum`,
@@ -95,7 +103,7 @@ export async function startReleaseServer(o: ReleaseServerOptions): Promise<Relea
   {
     const file = `cni-plugins-linux-amd64-v${c.cniPlugins}.tgz`;
     const plugins = ['bandwidth', 'bridge', 'host-local', 'loopback', 'portmap', 'ptp', 'tuning'];
-    const d = asset(`${gh}/containernetworking/plugins/releases/download/v${c.cniPlugins}/${file}`, tarball({ ...Object.fromEntries(plugins.map((p) => [`./${p}`, script(p)])), './LICENSE': 'Apache-2.0\n', './README.md': '# plugins\n' }, work));
+    const d = asset(`${gh}/containernetworking/plugins/releases/download/v${c.cniPlugins}/${file}`, tarball({ ...Object.fromEntries(plugins.map((p) => [`./${p}`, pick('cni', `./${p}`, script(p))])), './LICENSE': 'Apache-2.0\n', './README.md': '# plugins\n' }, work));
     put(`${gh}/containernetworking/plugins/releases/download/v${c.cniPlugins}/${file}.sha256`, `${d}  ${file}\n`);
     put(`${gh}/containernetworking/plugins/releases/download/v${c.cniPlugins}/${file}.sha512`, `${'0'.repeat(128)}  ${file}\n`);
   }
@@ -104,7 +112,7 @@ export async function startReleaseServer(o: ReleaseServerOptions): Promise<Relea
   {
     const tag = `v${c.flannelCniPlugin}`;
     const file = `cni-plugin-flannel-linux-amd64-${flannelCniFileVersion(c.flannelCniPlugin)}.tgz`;
-    const d = asset(`${gh}/flannel-io/cni-plugin/releases/download/${tag}/${file}`, tarball({ 'flannel-amd64': script('flannel') }, work));
+    const d = asset(`${gh}/flannel-io/cni-plugin/releases/download/${tag}/${file}`, tarball({ 'flannel-amd64': pick('flannel-cni', 'flannel-amd64', script('flannel')) }, work));
     put(`${gh}/flannel-io/cni-plugin/releases/download/${tag}/${file}.sha256`, `${d}  ${file}\n`);
     put(`${gh}/flannel-io/cni-plugin/releases/download/${tag}/${file}.sha1`, `${'0'.repeat(40)}  ${file}\n`);
     put(`${gh}/flannel-io/cni-plugin/releases/download/${tag}/flannel-amd64`, script('flannel'));
@@ -114,7 +122,7 @@ export async function startReleaseServer(o: ReleaseServerOptions): Promise<Relea
   // Releases API reports each asset's digest as "sha256:<hex>" (github/roadmap#1136; go-github #3628).
   {
     const tag = `v${c.flannel}`;
-    const d = asset(`${gh}/flannel-io/flannel/releases/download/${tag}/flanneld-amd64`, script('flanneld'));
+    const d = asset(`${gh}/flannel-io/flannel/releases/download/${tag}/flanneld-amd64`, bytes(pick('flanneld', 'flanneld-amd64', script('flanneld'))));
     const tgz = tarball({ flanneld: script('flanneld'), 'mk-docker-opts.sh': '#!/bin/sh\n', 'README.md': '# flannel\n' }, work);
     put(`${gh}/flannel-io/flannel/releases/download/${tag}/flannel-${tag}-linux-amd64.tar.gz`, tgz);
     put(
@@ -132,14 +140,14 @@ export async function startReleaseServer(o: ReleaseServerOptions): Promise<Relea
   // crictl: hack/release.sh (one member, crictl; `.sha256` holding the digest alone), cri-tools at v1.34.0.
   {
     const file = `crictl-v${c.crictl}-linux-amd64.tar.gz`;
-    const d = asset(`${gh}/kubernetes-sigs/cri-tools/releases/download/v${c.crictl}/${file}`, tarball({ crictl: script('crictl') }, work));
+    const d = asset(`${gh}/kubernetes-sigs/cri-tools/releases/download/v${c.crictl}/${file}`, tarball({ crictl: pick('crictl', 'crictl', script('crictl')) }, work));
     put(`${gh}/kubernetes-sigs/cri-tools/releases/download/v${c.crictl}/${file}.sha256`, `${d}\n`);
   }
   // Kubernetes: every file has <file>.sha256 beside it holding the digest alone, with no newline
   // (kubernetes/release pkg/release/release.go WriteChecksums at f618b2a3).
   for (const v of o.kubernetes) {
     for (const bin of ['kubelet', 'kube-proxy', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl']) {
-      const d = asset(`https://dl.k8s.io/release/${v}/bin/linux/amd64/${bin}`, script(bin));
+      const d = asset(`https://dl.k8s.io/release/${v}/bin/linux/amd64/${bin}`, bytes(pick('kubernetes', `${v}/${bin}`, script(bin))));
       put(`https://dl.k8s.io/release/${v}/bin/linux/amd64/${bin}.sha256`, d);
     }
   }

@@ -1,0 +1,121 @@
+// What the test release server puts in each published file for the machines, component by component:
+// - real: etcd 3.5.30 (Debian unstable), runc 1.1.5 and the CNI plugins (Debian bookworm), kubectl v1.20.2;
+// - real behind a checking wrapper: kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
+//   kube-proxy (v1.20.2; test/helpers/kube-wrapper.ts) and containerd (1.6.20, Debian bookworm; below);
+// - stand-ins, because nothing real exists here: flanneld, the flannel CNI plugin, crictl.
+// The real binaries are bind-mounted read-only into every machine under /opt/hardway-test (machine-cloud.ts)
+// and the wrappers run them from there.
+import path from 'node:path';
+import { homedir } from 'node:os';
+import { kubeWrapper, KUBE_BINARIES } from './kube-wrapper.ts';
+import { kubeBinDir } from '../env/cluster.ts';
+
+const cacheDir = process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway');
+/** Debian's containerd, runc and CNI plugins (test/env/fetch-node-bin.sh). */
+export const nodeBinDir = path.join(cacheDir, 'node-bin');
+export const NODE_BIN_MOUNT = '/opt/hardway-test/node-bin';
+
+/**
+ * containerd 1.6 in place of 2.x: kubelet v1.20 speaks CRI v1alpha2, which containerd 2.0 removed. The
+ * rendered config (version 3, containerd 2.x) is checked key by key and translated to version 2 for 1.6;
+ * a key it has no translation for stops containerd (never dropped). One addition for the machine, not
+ * the config: restrict_oom_score_adj, because these machines lack CAP_SYS_RESOURCE
+ * (../shared/design/REAL-NODES.md).
+ */
+export const containerdWrapper = `#!/usr/bin/python3
+# hardway test stand-in for containerd 2.x (see test/helpers/node-binaries.ts): translates a version 3
+# config for Debian's containerd 1.6.20 and runs it.
+import os, sys, tomllib
+
+REAL = "${NODE_BIN_MOUNT}/containerd/usr/bin/containerd"
+def say(msg):
+    print("hardway test wrapper: containerd: " + msg, file=sys.stderr, flush=True)
+def die(msg):
+    say(msg)
+    sys.exit(2)
+
+args = sys.argv[1:]
+config = next((a.split("=", 1)[1] for a in args if a.startswith("--config=")), None)
+if config is None:
+    os.execv(REAL, [REAL] + args)
+with open(config, "rb") as f:
+    doc = tomllib.load(f)
+if doc.get("version") != 3:
+    die("%s: version %r, not 3 (containerd 2.x)" % (config, doc.get("version")))
+cri = "plugins.\\"io.containerd.grpc.v1.cri\\""
+out = ["version = 2", "", "[%s]" % cri, "  restrict_oom_score_adj = true"]
+say("restrict_oom_score_adj = true added (the test machines lack CAP_SYS_RESOURCE)")
+def q(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return '"%s"' % v
+for name, section in doc.get("plugins", {}).items():
+    if name == "io.containerd.cri.v1.runtime":
+        for key, value in section.items():
+            if key == "containerd":
+                for rname, rt in value.get("runtimes", {}).items():
+                    out.append("  [%s.containerd.runtimes.%s]" % (cri, rname))
+                    for k, v in rt.items():
+                        if k == "options":
+                            out.append("    [%s.containerd.runtimes.%s.options]" % (cri, rname))
+                            out += ["      %s = %s" % (ok, q(ov)) for ok, ov in v.items()]
+                        elif k == "runtime_type":
+                            out.append("    runtime_type = %s" % q(v))
+                        else:
+                            die("no translation for runtimes.%s.%s" % (rname, k))
+                extra = [k for k in value if k != "runtimes"]
+                if extra:
+                    die("no translation for containerd.%s" % ", ".join(extra))
+            elif key == "cni":
+                out.append("  [%s.cni]" % cri)
+                for k, v in value.items():
+                    if k == "bin_dirs":
+                        if len(v) != 1:
+                            die("containerd 1.6 takes one CNI bin_dir, not %r" % v)
+                        out.append("    bin_dir = %s" % q(v[0]))
+                    elif k == "conf_dir":
+                        out.append("    conf_dir = %s" % q(v))
+                    else:
+                        die("no translation for cni.%s" % k)
+            else:
+                die("no translation for %s.%s" % (name, key))
+    else:
+        die("no translation for plugin %s" % name)
+os.makedirs("/run/hardway-test", exist_ok=True)
+translated = "/run/hardway-test/containerd-config.toml"
+with open(translated, "w") as f:
+    f.write("\\n".join(out) + "\\n")
+say("config %s translated to version 2 for containerd 1.6 in %s" % (config, translated))
+os.execv(REAL, [REAL] + ["--config=" + translated if a.startswith("--config=") else a for a in args])
+`;
+
+/** flanneld: Debian has no flannel. Stays running so its unit is active; does no networking. */
+const flanneldStandIn = `#!/bin/sh
+echo "hardway test stand-in for flanneld: no flannel build on this machine; no pod network is set up" >&2
+exec sleep infinity
+`;
+
+/** The `file` option of startReleaseServer for the machines. */
+export function machineFile(component: string, name: string): string | { file: string } | undefined {
+  const deb = (pkg: string, p: string) => ({ file: path.join(nodeBinDir, pkg, p) });
+  switch (component) {
+    case 'containerd':
+      if (name === 'bin/containerd') return containerdWrapper;
+      if (name === 'bin/containerd-shim-runc-v2' || name === 'bin/ctr') return deb('containerd', `usr/bin/${path.basename(name)}`);
+      return undefined;
+    case 'runc':
+      return deb('runc', 'usr/sbin/runc');
+    case 'cni':
+      return deb('cni', `usr/lib/cni/${path.basename(name)}`);
+    case 'flanneld':
+      return flanneldStandIn;
+    case 'kubernetes': {
+      const [version, bin] = name.split('/') as [string, string];
+      if (bin === 'kubectl') return { file: path.join(kubeBinDir, 'kubectl') };
+      if ((KUBE_BINARIES as readonly string[]).includes(bin)) return kubeWrapper(version, bin as (typeof KUBE_BINARIES)[number]);
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
