@@ -152,6 +152,8 @@ export class MachineCloud {
         { from: nodeBinDir, to: NODE_BIN_MOUNT },
         { from: this.modulesDir, to: `/lib/modules/${release()}` },
       ],
+      // Kubernetes nodes (their user-data installs a kubelet).
+      kubelet: (d.userData ?? '').includes('/etc/systemd/system/kubelet.service'),
     });
     this.droplets.set(d.id, droplet);
     return droplet.machine;
@@ -169,7 +171,7 @@ export class MachineCloud {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.droplets.values()].map((d) => d.machine?.kill()));
+    await Promise.all([...this.droplets.values()].map((d) => d.machine?.destroy()));
     this.droplets.clear();
     await Promise.all([this.metadata.stop(), this.releases.stop()]);
     await this.net.close();

@@ -11,7 +11,7 @@
 // PID 1 tears the whole machine down.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, rmdirSync, readdirSync, createWriteStream } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
@@ -108,7 +108,73 @@ export interface MachineSpec {
   stateDir: string;
   /** Further directories from this machine, read-only. */
   binds?: { from: string; to: string }[];
+  /** The machine runs a kubelet and containers (see kubeletMachineArgs). */
+  kubelet?: boolean;
 }
+
+/**
+ * What a machine running kubelet and containerd needs from this host that a droplet has by itself
+ * (../shared/design/REAL-NODES.md, each measured here): every capability; the kernel's message device
+ * (kubelet's OOM watcher opens /dev/kmsg); containerd's state on a real directory, since overlayfs
+ * snapshots cannot sit on the machine's volatile overlay ("failed to mount …: invalid argument").
+ */
+function kubeletMachineArgs(stateDir: string): string[] {
+  const containerd = path.join(stateDir, 'containerd');
+  mkdirSync(containerd, { recursive: true });
+  // kubelet sets these host-wide sysctls and stops if it cannot ("open /proc/sys/vm/overcommit_memory:
+  // read-only file system"); a droplet's kubelet owns its kernel, a machine's does not: it gets private
+  // files over them, holding this kernel's values.
+  // read-only file system"); a droplet's kubelet owns its kernel, a machine's does not: it gets private
+  // files over them (holding this kernel's values), bound in once the machine runs (machine.ts, init):
+  // nspawn itself cannot bind onto /proc/sys ("Failed to stat" the source, looked up inside the machine).
+  const dir = path.join(stateDir, 'sysctl');
+  mkdirSync(dir, { recursive: true });
+  for (const k of KUBELET_SYSCTLS) writeFileSync(path.join(dir, k.replaceAll('/', '.')), readFileSync(`/proc/sys/${k}`));
+  return ['--capability=all', '--bind=/dev/kmsg', `--bind=${containerd}:/var/lib/containerd`, `--bind=${dir}:${SYSCTL_DIR}`];
+}
+
+/**
+ * Shell that moves the caller into a cgroup of its own under its current one in every v1 hierarchy
+ * (cpuset needs its cpus and mems copied before a task may join). The machine's controllers are mounted
+ * read-only by nspawn and made writable once it runs (init), so containerd and kubelet can make the
+ * cgroups of pods: "mkdir /sys/fs/cgroup/cpuset/default: read-only file system" otherwise (REAL-NODES.md).
+ */
+function ownCgroups(name: string): string {
+  return `for c in ${CGROUP_V1.join(' ')}; do
+  rel=$(awk -F: -v c="$c" '$2 == c {print $3}' /proc/self/cgroup)
+  d="/sys/fs/cgroup/$c\${rel%/}/hardway-${name}"
+  mkdir -p "$d"
+  if [ "$c" = cpuset ]; then cat "$(dirname "$d")/cpuset.cpus" > "$d/cpuset.cpus"; cat "$(dirname "$d")/cpuset.mems" > "$d/cpuset.mems"; fi
+  echo $$ > "$d/cgroup.procs"
+done
+`;
+}
+
+const CGROUP_V1 = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids'];
+
+/** Removes a stopped machine's cgroups (ownCgroups), deepest first; a cgroup still in use stays. */
+function removeOwnCgroups(name: string): void {
+  const own = new Map(readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n').map((l) => { const [, c, rel] = l.split(':'); return [c!, rel!] as const; }));
+  const remove = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) remove(path.join(dir, e.name));
+    try {
+      rmdirSync(dir);
+    } catch {
+      // busy or gone
+    }
+  };
+  for (const c of CGROUP_V1) {
+    const dir = path.join('/sys/fs/cgroup', c, own.get(c) ?? '/', `hardway-${name}`);
+    if (existsSync(dir)) remove(dir);
+  }
+}
+
+/**
+ * The host-wide sysctls kubelet v1.20 writes (pkg/kubelet/cm setupKernelTunables) and kube-proxy's
+ * conntrack table size ("open /proc/sys/net/netfilter/nf_conntrack_max: permission denied").
+ */
+const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'net/netfilter/nf_conntrack_max'];
+const SYSCTL_DIR = '/var/lib/hardway-test/sysctl';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -129,6 +195,13 @@ export class Machine {
 
   /** Boots a machine on the network (returns as soon as nspawn runs; see waitForCloudInit). */
   static boot(net: MachineNetwork, spec: MachineSpec): Machine {
+    const m = Machine.start(net, spec);
+    // A kubelet machine's /proc/sys files are bound in at once, before its user-data gets to the kubelet.
+    if (spec.kubelet) void m.init().catch(() => undefined);
+    return m;
+  }
+
+  private static start(net: MachineNetwork, spec: MachineSpec): Machine {
     requireMachines();
     const seed = path.join(spec.stateDir, 'seed');
     mkdirSync(seed, { recursive: true });
@@ -161,12 +234,17 @@ export class Machine {
       `--bind-ro=${spec.hostsFile}:/etc/hosts`,
       ...(spec.caBundle ? [`--bind-ro=${spec.caBundle}:/etc/ssl/certs/ca-certificates.crt`] : []),
       ...(spec.binds ?? []).map((b) => `--bind-ro=${b.from}:${b.to}`),
+      ...(spec.kubelet ? kubeletMachineArgs(spec.stateDir) : []),
     ];
-    // The tmpfs on /run/systemd/nspawn and the private mount namespace: see the top of this file.
-    const script = 'mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec systemd-nspawn "$@"';
+    // The tmpfs on /run/systemd/nspawn and the private mount namespace: see the top of this file. A
+    // kubelet machine first moves into cgroups of its own (below).
+    const script = `${spec.kubelet ? ownCgroups(spec.name) : ''}mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec systemd-nspawn "$@"`;
     const log = createWriteStream(path.join(spec.stateDir, 'console.log'));
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'nspawn', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Inside a kubelet machine, runc sets up containers with session keyrings, which nspawn's seccomp
+      // filter refuses ("unable to join session keyring"; REAL-NODES.md).
+      env: spec.kubelet ? { ...process.env, SYSTEMD_SECCOMP: '0' } : process.env,
     });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
@@ -183,7 +261,16 @@ export class Machine {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const pid = findInit(this.child.pid!);
-      if (pid) return (this.pid1 = pid);
+      if (pid) {
+        if (this.spec.kubelet) {
+          const binds = [
+            ...KUBELET_SYSCTLS.map((k) => `mount --bind ${SYSCTL_DIR}/${k.replaceAll('/', '.')} /proc/sys/${k}`),
+            ...CGROUP_V1.map((c) => `mount -o remount,bind,rw /sys/fs/cgroup/${c}`),
+          ].join(' && ');
+          await run('nsenter', ['-t', String(pid), '-m', 'sh', '-c', binds]);
+        }
+        return (this.pid1 = pid);
+      }
       if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`${this.spec.name}: the machine's systemd did not start; console: ${this.tail()}`);
       await sleep(100);
     }
@@ -228,9 +315,10 @@ export class Machine {
     await this.exited;
   }
 
-  /** Kills the machine and removes its state. */
+  /** Kills the machine and removes its state (and a kubelet machine's cgroups, once empty). */
   async destroy(): Promise<void> {
     await this.kill();
+    if (this.spec.kubelet) removeOwnCgroups(this.spec.name);
     rmSync(this.spec.stateDir, { recursive: true, force: true });
   }
 }
