@@ -7,12 +7,25 @@
 # golang-github-modern-go-reflect2-dev, golang-github-json-iterator-go-dev, and a deb-src entry.
 set -euo pipefail
 
-# The other cached binary the tests run: etcd 3.5 (seconds; reused when present).
+# The other cached binaries the tests run: etcd 3.5, and the container runtime of the test machines
+# (seconds each; reused when present).
 bash "$(dirname "$0")/fetch-etcd.sh"
+bash "$(dirname "$0")/fetch-node-bin.sh"
 
 cache="${HARDWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardway}"
 bin="$cache/kubernetes/bin"
 want=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+
+# The pause binary of the test machines' pod sandboxes, from the same source package: build/pause/linux/
+# pause.c compiled with the CFLAGS of build/pause/Makefile at v1.20.2 (-Os -Wall -Werror -static, TAG 3.4).
+if [ ! -x "$bin/pause" ]; then
+  p=$(mktemp -d)
+  (cd "$p" && apt-get source --download-only kubernetes >/dev/null 2>&1 && tar -xzf kubernetes_*.orig.tar.gz --wildcards '*/build/pause/linux/pause.c')
+  mkdir -p "$bin"
+  gcc -Os -Wall -Werror -static -DVERSION=v3.4-hardway -o "$bin/pause.tmp" "$p"/*/build/pause/linux/pause.c && mv "$bin/pause.tmp" "$bin/pause"
+  rm -rf "$p"
+  echo "build-kube: pause built into $bin"
+fi
 
 have_all() { for b in "${want[@]}"; do [ -x "$bin/$b" ] || return 1; done; }
 if have_all; then

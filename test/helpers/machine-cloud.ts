@@ -12,6 +12,7 @@ import { RELEASES, componentsFor, type PinnedDigests } from '../../src/bootstrap
 import { machineFile, nodeBinDir, NODE_BIN_MOUNT } from './node-binaries.ts';
 import { REAL_KUBE_DIR } from './kube-wrapper.ts';
 import { kubeBinDir } from '../env/cluster.ts';
+import { ociImageArchive } from './oci-image.ts';
 import { MachineNetwork, Machine, rootfsPath, type Address } from './machine.ts';
 import { startMetadataServer, type MetadataDroplet, type MetadataServer } from './metadata-server.ts';
 import { startReleaseServer, type ReleaseServer } from './release-server.ts';
@@ -27,6 +28,10 @@ export const PRIVATE_NET = { gateway: '10.10.0.1', prefix: 16 };
 export const PUBLIC_NET = { gateway: '198.18.0.1', prefix: 15 };
 const RELEASE_IP = '198.19.255.253';
 export const METADATA_IP = '169.254.169.254';
+/** containerd 1.6's default sandbox image (`containerd config default`: sandbox_image), built from pause.c. */
+export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.6';
+const IMAGES_MOUNT = '/opt/hardway-test/images';
+
 /** Modules the node scripts and components load, built into this machine's kernel. */
 const BUILTIN_MODULES = ['kernel/fs/overlayfs/overlay.ko', 'kernel/net/bridge/br_netfilter.ko', 'kernel/net/bridge/bridge.ko', 'kernel/drivers/net/vxlan/vxlan.ko', 'kernel/net/netfilter/nf_conntrack.ko'];
 
@@ -79,6 +84,9 @@ export class MachineCloud {
     mkdirSync(path.join(modules, 'lib/modules', release()), { recursive: true });
     writeFileSync(path.join(modules, 'lib/modules', release(), 'modules.builtin'), BUILTIN_MODULES.map((m) => `${m}\n`).join(''));
     execFileSync('depmod', ['-b', modules, release()], { stdio: 'ignore' });
+    // Images a node would pull from a registry (none is reachable): imported with ctr by the tests (importImages).
+    mkdirSync(path.join(dir, 'images'), { recursive: true });
+    ociImageArchive({ name: PAUSE_IMAGE, binary: path.join(kubeBinDir, 'pause'), out: path.join(dir, 'images/pause.tar') });
     const droplets = new Map<number, MachineDroplet>();
     const metadata = await startMetadataServer(METADATA_IP, (a) => [...droplets.values()].find((d) => d.privateIp === a || d.publicIp === a));
     const cloud = new MachineCloud(droplets, dir, net, metadata, releases, path.join(dir, 'hosts'), caBundle, path.join(modules, 'lib/modules', release()));
@@ -151,12 +159,28 @@ export class MachineCloud {
         { from: kubeBinDir, to: REAL_KUBE_DIR },
         { from: nodeBinDir, to: NODE_BIN_MOUNT },
         { from: this.modulesDir, to: `/lib/modules/${release()}` },
+        { from: path.join(this.dir, 'images'), to: IMAGES_MOUNT },
       ],
       // Kubernetes nodes (their user-data installs a kubelet).
       kubelet: (d.userData ?? '').includes('/etc/systemd/system/kubelet.service'),
     });
     this.droplets.set(d.id, droplet);
     return droplet.machine;
+  }
+
+  /**
+   * Puts the pause image into a Kubernetes machine's containerd, once containerd runs: what a registry
+   * pull would do on a droplet.
+   */
+  async importImages(m: Machine, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await m.exec(['ctr', '--namespace', 'k8s.io', 'images', 'import', `${IMAGES_MOUNT}/pause.tar`]);
+      if (r.code === 0) return;
+      if (Date.now() > deadline) throw new Error(`${m.spec.name}: cannot import the pause image: ${r.stderr}`);
+      // containerd not up yet: the install script is still downloading; looked at again shortly.
+      await new Promise((res) => setTimeout(res, 2_000));
+    }
   }
 
   /** Machines whose nspawn still runs. */

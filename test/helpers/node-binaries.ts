@@ -2,7 +2,7 @@
 // - real: etcd 3.5.30 (Debian unstable), runc 1.1.5 and the CNI plugins (Debian bookworm), kubectl v1.20.2;
 // - real behind a checking wrapper: kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
 //   kube-proxy (v1.20.2; test/helpers/kube-wrapper.ts) and containerd (1.6.20, Debian bookworm; below);
-// - stand-ins, because nothing real exists here: flanneld, the flannel CNI plugin, crictl.
+// - stand-ins, because nothing real exists here: flanneld and the flannel CNI plugin (below), crictl.
 // The real binaries are bind-mounted read-only into every machine under /opt/hardway-test (machine-cloud.ts)
 // and the wrappers run them from there.
 import path from 'node:path';
@@ -89,10 +89,71 @@ say("config %s translated to version 2 for containerd 1.6 in %s" % (config, tran
 os.execv(REAL, [REAL] + ["--config=" + translated if a.startswith("--config=") else a for a in args])
 `;
 
-/** flanneld: Debian has no flannel. Stays running so its unit is active; does no networking. */
-const flanneldStandIn = `#!/bin/sh
-echo "hardway test stand-in for flanneld: no flannel build on this machine; no pod network is set up" >&2
-exec sleep infinity
+/**
+ * flanneld (Debian has no flannel): does what the flannel CNI plugin needs of it and no more. It reads its
+ * Node's spec.podCIDR (allocated by the controller manager) with the kubeconfig it is given, writes
+ * /run/flannel/subnet.env in flanneld's format (FLANNEL_NETWORK, FLANNEL_SUBNET, FLANNEL_MTU,
+ * FLANNEL_IPMASQ; flannel-io/flannel pkg/subnet/config.go WriteSubnetFile), and stays running. No VXLAN:
+ * pods reach pods on their own node only.
+ */
+const flanneldStandIn = `#!/usr/bin/python3
+import ipaddress, json, os, signal, ssl, sys, time, urllib.request, yaml
+args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+def say(msg):
+    print("hardway test stand-in for flanneld: " + msg, file=sys.stderr, flush=True)
+kc = yaml.safe_load(open(args["kubeconfig-file"]))
+cluster, user = kc["clusters"][0]["cluster"], kc["users"][0]["user"]
+ctx = ssl.create_default_context(cafile=cluster["certificate-authority"])
+ctx.load_cert_chain(user["client-certificate"], user["client-key"])
+network = json.load(open(args["net-config-path"]))["Network"]
+node = os.environ["NODE_NAME"]
+while True:
+    try:
+        with urllib.request.urlopen("%s/api/v1/nodes/%s" % (cluster["server"], node), context=ctx, timeout=5) as r:
+            cidr = json.load(r)["spec"].get("podCIDR")
+        if cidr:
+            break
+        say("node %s has no podCIDR yet" % node)
+    except Exception as e:
+        say("waiting for node %s: %s" % (node, e))
+    time.sleep(2)
+net = ipaddress.ip_network(cidr)
+os.makedirs("/run/flannel", exist_ok=True)
+with open("/run/flannel/subnet.env", "w") as f:
+    f.write("FLANNEL_NETWORK=%s\\nFLANNEL_SUBNET=%s/%d\\nFLANNEL_MTU=1450\\nFLANNEL_IPMASQ=%s\\n" % (network, net.network_address + 1, net.prefixlen, "true" if "--ip-masq" in sys.argv else "false"))
+say("node %s: subnet %s written to /run/flannel/subnet.env (no VXLAN: a stand-in)" % (node, cidr))
+signal.pause()
+`;
+
+/**
+ * The flannel CNI plugin (Debian has none): delegates to the bridge plugin with host-local addresses
+ * from /run/flannel/subnet.env, as the real one does (flannel-io/cni-plugin flannel_linux.go: bridge
+ * "cni0", isGateway, ipMasq unless flanneld masquerades, host-local over FLANNEL_SUBNET with a route to
+ * FLANNEL_NETWORK). The bridge and host-local plugins are Debian's, real.
+ */
+const flannelCniStandIn = `#!/usr/bin/python3
+import ipaddress, json, os, subprocess, sys
+conf = json.load(sys.stdin)
+if os.environ.get("CNI_COMMAND") == "VERSION":
+    print(json.dumps({"cniVersion": conf.get("cniVersion", "1.0.0"), "supportedVersions": ["0.3.1", "0.4.0", "1.0.0"]}))
+    sys.exit(0)
+env = dict(l.strip().split("=", 1) for l in open("/run/flannel/subnet.env") if "=" in l)
+delegate = dict(conf.get("delegate") or {})
+delegate.setdefault("type", "bridge")
+delegate.setdefault("bridge", "cni0")
+delegate.setdefault("isGateway", True)
+delegate.setdefault("ipMasq", env.get("FLANNEL_IPMASQ") != "true")
+delegate.setdefault("mtu", int(env.get("FLANNEL_MTU", "1450")))
+delegate["cniVersion"], delegate["name"] = conf.get("cniVersion"), conf.get("name")
+# The network of FLANNEL_SUBNET (Go's net.ParseCIDR, which the real plugin uses, masks the host bits).
+subnet = str(ipaddress.ip_interface(env["FLANNEL_SUBNET"]).network)
+delegate["ipam"] = {"type": "host-local", "ranges": [[{"subnet": subnet}]], "routes": [{"dst": env["FLANNEL_NETWORK"]}]}
+if "prevResult" in conf:
+    delegate["prevResult"] = conf["prevResult"]
+r = subprocess.run(["/opt/cni/bin/" + delegate["type"]], input=json.dumps(delegate), capture_output=True, text=True)
+sys.stdout.write(r.stdout)
+sys.stderr.write(r.stderr)
+sys.exit(r.returncode)
 `;
 
 /** The `file` option of startReleaseServer for the machines. */
@@ -109,6 +170,8 @@ export function machineFile(component: string, name: string): string | { file: s
       return deb('cni', `usr/lib/cni/${path.basename(name)}`);
     case 'flanneld':
       return flanneldStandIn;
+    case 'flannel-cni':
+      return flannelCniStandIn;
     case 'kubernetes': {
       const [version, bin] = name.split('/') as [string, string];
       if (bin === 'kubectl') return { file: path.join(kubeBinDir, 'kubectl') };
