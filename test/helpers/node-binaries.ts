@@ -93,7 +93,7 @@ os.execv(REAL, [REAL] + ["--config=" + translated if a.startswith("--config=") e
  * flanneld (Debian has no flannel): does what the flannel CNI plugin needs of it and no more. It reads its
  * Node's spec.podCIDR (allocated by the controller manager) with the kubeconfig it is given, writes
  * /run/flannel/subnet.env in flanneld's format (FLANNEL_NETWORK, FLANNEL_SUBNET, FLANNEL_MTU,
- * FLANNEL_IPMASQ; flannel-io/flannel pkg/subnet/config.go WriteSubnetFile), and stays running. No VXLAN:
+ * FLANNEL_IPMASQ; flannel-io/flannel pkg/subnet/subnet.go WriteSubnetFile at v0.28.9-8-gcdf76059), and stays running. No VXLAN:
  * pods reach pods on their own node only.
  */
 const flanneldStandIn = `#!/usr/bin/python3
@@ -127,9 +127,9 @@ signal.pause()
 
 /**
  * The flannel CNI plugin (Debian has none): delegates to the bridge plugin with host-local addresses
- * from /run/flannel/subnet.env, as the real one does (flannel-io/cni-plugin flannel_linux.go: bridge
- * "cni0", isGateway, ipMasq unless flanneld masquerades, host-local over FLANNEL_SUBNET with a route to
- * FLANNEL_NETWORK). The bridge and host-local plugins are Debian's, real.
+ * from /run/flannel/subnet.env, as the real one does (flannel-io/cni-plugin flannel_linux.go doCmdAdd and
+ * getDelegateIPAM at v1.9.1-flannel1-4-g092e6d2: type bridge (whose default bridge is cni0), isGateway,
+ * ipMasq unless flanneld masquerades, host-local over FLANNEL_SUBNET's network with a route to FLANNEL_NETWORK). The bridge and host-local plugins are Debian's, real.
  */
 const flannelCniStandIn = `#!/usr/bin/python3
 import ipaddress, json, os, subprocess, sys
