@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir, homedir } from 'node:os';
 import path from 'node:path';
 
-const cacheDir = process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway');
+/** ~/.cache/hardway, or HARDWAY_CACHE_DIR: every cached build the tests use. */
+export const cacheDir = process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway');
 export const kubeBinDir = path.join(cacheDir, 'kubernetes/bin');
 export const kubectlPath = path.join(kubeBinDir, 'kubectl');
 /**

@@ -12,11 +12,10 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, rmdirSync, readdirSync, createWriteStream } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { cacheDir } from '../env/cluster.ts';
 
 const run = promisify(execFile);
-const cacheDir = process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway');
 export const rootfsPath = path.join(cacheDir, 'rootfs/trixie');
 
 /** Fails with what to do when this process may not make machines (not in the test run's namespace, no root filesystem). */
@@ -282,6 +281,12 @@ export class Machine {
     return run('nsenter', ['-t', String(pid), '-a', '--', ...cmd], { timeout: timeoutMs, maxBuffer: 16 << 20 })
       .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
       .catch((e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+  }
+
+  /** `systemctl is-active` of each unit (active, activating, failed, …). */
+  async unitStates(units: string[]): Promise<Record<string, string>> {
+    const r = await this.exec(['systemctl', 'is-active', ...units]);
+    return Object.fromEntries(units.map((u, i) => [u, r.stdout.trim().split('\n')[i] ?? '?']));
   }
 
   /** cloud-init's final status ("done", "degraded", "error"), waiting for it to finish. */

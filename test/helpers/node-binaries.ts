@@ -6,11 +6,9 @@
 // The real binaries are bind-mounted read-only into every machine under /opt/hardway-test (machine-cloud.ts)
 // and the wrappers run them from there.
 import path from 'node:path';
-import { homedir } from 'node:os';
 import { kubeWrapper, KUBE_BINARIES } from './kube-wrapper.ts';
-import { kubeBinDir } from '../env/cluster.ts';
+import { kubeBinDir, cacheDir } from '../env/cluster.ts';
 
-const cacheDir = process.env.HARDWAY_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'hardway');
 /** Debian's containerd, runc and CNI plugins (test/env/fetch-node-bin.sh). */
 export const nodeBinDir = path.join(cacheDir, 'node-bin');
 export const NODE_BIN_MOUNT = '/opt/hardway-test/node-bin';

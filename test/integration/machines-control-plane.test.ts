@@ -12,7 +12,6 @@ import path from 'node:path';
 import { renderCluster } from '../../src/bootstrap/cluster.ts';
 import type { EtcdCluster, ControlPlane, WorkerPool } from '../../src/api/v1alpha1/index.ts';
 import { MachineCloud, PAUSE_IMAGE } from '../helpers/machine-cloud.ts';
-import type { Machine } from '../helpers/machine.ts';
 import { realRenderContext } from '../helpers/cluster.ts';
 import { sampleOf } from '../helpers/samples.ts';
 import { httpsGet } from '../helpers/https-get.ts';
@@ -28,11 +27,6 @@ before(async () => {
   cloud = await MachineCloud.start(mkdtempSync(path.join(tmpdir(), 'hardway-machines-cp-')), { bridge: 'hw-cp', etcd: [etcd.spec.version], kubernetes: [VERSION] });
 });
 after(async () => cloud?.stop());
-
-async function unitStates(m: Machine, units: string[]): Promise<Record<string, string>> {
-  const r = await m.exec(['systemctl', 'is-active', ...units]);
-  return Object.fromEntries(units.map((u, i) => [u, r.stdout.trim().split('\n')[i] ?? '?']));
-}
 
 test('control-plane and worker droplets boot their user-data: cloud-init done, every unit active, the API server answering, kubelets registering their Nodes, and a pod running on the worker', { timeout: 600_000 }, async () => {
   const { pki, nodes } = renderCluster({ etcd, controlPlane: cp, workerPools: [wp] }, realRenderContext(), { pins: cloud.pins(VERSION) });
@@ -63,10 +57,10 @@ test('control-plane and worker droplets boot their user-data: cloud-init done, e
   // The controller manager may start before the API server has made its RBAC roles, exit ("cannot get
   // resource configmaps") and be restarted by systemd, and kube-proxy likewise before its node exists:
   // the units are looked at until they all run.
-  let states = await unitStates(node.machine, all);
+  let states = await node.machine.unitStates(all);
   for (let i = 0; i < 30 && all.some((u) => states[u] !== 'active'); i++) {
     await new Promise((r) => setTimeout(r, 2_000));
-    states = await unitStates(node.machine, all);
+    states = await node.machine.unitStates(all);
   }
   const why = await Promise.all(all.filter((u) => states[u] !== 'active').map(async (u) => `${u}:\n${(await node.machine.exec(['sh', '-c', `journalctl --no-pager -o cat -u ${u} | grep -v -e '^[[:space:]]' -e '^goroutine' -e '^$' | tail -n 8`])).stdout}`));
   assert.deepEqual(states, Object.fromEntries(all.map((u) => [u, 'active'])), why.join('\n'));

@@ -38,11 +38,6 @@ function bootMember(id: number, m: MachineIdentity, cluster: MachineIdentity[]):
   return { machine: cloud.boot({ id, name: m.name, region: 'nyc3', tags: ['hardway'], userData: node.userData, privateIp, publicIp }), publicIp };
 }
 
-async function unitStates(m: Machine, units: string[]): Promise<Record<string, string>> {
-  const r = await m.exec(['systemctl', 'is-active', ...units]);
-  return Object.fromEntries(units.map((u, i) => [u, r.stdout.trim().split('\n')[i] ?? '?']));
-}
-
 /** path → octal mode and owner, as installed. */
 async function modes(m: Machine, paths: string[]): Promise<Record<string, string>> {
   const r = await m.exec(['stat', '-c', '%n %a %U:%G', ...paths]);
@@ -57,7 +52,7 @@ test('three etcd droplets boot the rendered user-data unmodified: cloud-init don
     assert.equal(s.status, 'done', `${members[i]!.name}: cloud-init ${s.status}\n${s.detail}\nconsole:\n${b.machine.tail()}`);
   }
   for (const b of booted) {
-    assert.deepEqual(await unitStates(b.machine, ['hardway-node-env.service', 'etcd.service']), { 'hardway-node-env.service': 'active', 'etcd.service': 'active' });
+    assert.deepEqual(await b.machine.unitStates(['hardway-node-env.service', 'etcd.service']), { 'hardway-node-env.service': 'active', 'etcd.service': 'active' });
     // docs/bootstrap.md: keys 0600, certificates 0644, the data directory 0700, binaries 0755, all root's.
     assert.deepEqual(await modes(b.machine, ['/etc/etcd/server.key', '/etc/etcd/peer.key', '/etc/etcd/server.crt', '/etc/etcd/ca.crt', '/var/lib/etcd', '/usr/local/bin/etcd', '/usr/local/bin/etcdctl', '/usr/local/bin/etcdutl']), {
       '/etc/etcd/server.key': '600 root:root',
@@ -92,7 +87,7 @@ test('a founding member that waits more than 90 s for its peers (etcd blocks unt
   const waited = Date.now();
   const seen = new Set<string>();
   while (Date.now() - waited < 95_000) {
-    seen.add((await unitStates(first.machine, ['etcd.service']))['etcd.service']!);
+    seen.add((await first.machine.unitStates(['etcd.service']))['etcd.service']!);
     await new Promise((r) => setTimeout(r, 2000));
   }
   assert.ok(seen.has('activating'), `etcd was seen waiting for its peers (states seen: ${[...seen].join(', ')})`);
@@ -100,7 +95,7 @@ test('a founding member that waits more than 90 s for its peers (etcd blocks unt
   for (const b of [first, ...rest]) {
     const s = await b.machine.waitForCloudInit(240_000);
     assert.equal(s.status, 'done', `${b.machine.spec.name}: cloud-init ${s.status}\n${s.detail}`);
-    assert.deepEqual(await unitStates(b.machine, ['etcd.service']), { 'etcd.service': 'active' });
+    assert.deepEqual(await b.machine.unitStates(['etcd.service']), { 'etcd.service': 'active' });
   }
   const list = await client.memberList({ ip: first.publicIp, dnsName: members[0]!.address });
   assert.deepEqual(list.map((x) => x.name).sort(), ['late-0', 'late-1', 'late-2']);
