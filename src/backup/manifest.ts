@@ -26,9 +26,12 @@ export const MANIFEST_SUFFIX = '.manifest.json';
 /** The default folder of a cluster's snapshots. */
 export const defaultPrefix = (namespace: string, name: string) => `hardway/${namespace}/${name}/`;
 
-/** Object key of a snapshot taken at `at`: sortable by time. */
+/**
+ * Object key of a snapshot taken at `at`: sortable by time, to the millisecond, so that two snapshots in
+ * one second (a requested one right after a scheduled one) never share a key and overwrite each other.
+ */
 export function snapshotKey(prefix: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = at.toISOString().replace(/[-:]/g, '');
   return `${prefix}etcd-${stamp}.db`;
 }
 

@@ -77,7 +77,9 @@ test('retention: by count and age, never the newest with a manifest; objects wit
 });
 
 test('keys sort by time; a manifest that is not ours is refused', () => {
-  assert.equal(snapshotKey(defaultPrefix('ns', 'demo'), at('2026-11-30T09:08:07.123Z')), 'hardway/ns/demo/etcd-20261130T090807Z.db');
+  assert.equal(snapshotKey(defaultPrefix('ns', 'demo'), at('2026-11-30T09:08:07.123Z')), 'hardway/ns/demo/etcd-20261130T090807.123Z.db');
+  // Two snapshots in one second keep both (a second-resolution key made the later overwrite the earlier).
+  assert.ok(snapshotKey('p/', at('2026-11-30T09:08:07.123Z')) < snapshotKey('p/', at('2026-11-30T09:08:07.456Z')));
   assert.equal(manifestKey('a/b.db'), 'a/b.db.manifest.json');
   const good = { kind: 'hardway.dev/etcd-snapshot', version: 1, key: 'a/b.db', cluster: 'ns/demo', etcdVersion: '3.5.30', revision: '21', size: 20512, sha256: 'a'.repeat(64), member: 'm', time: '2026-11-30T09:08:07.000Z' };
   assert.deepEqual(parseManifest(JSON.stringify(good), 'k'), good);

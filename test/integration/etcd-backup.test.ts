@@ -88,7 +88,7 @@ test('snapshots to S3 (scheduled and on request), every member lost: ClusterLost
       return cond(o, 'BackupHealthy')?.status === 'True' ? o : undefined;
     });
     console.log(`BackupHealthy: ${cond(first, 'BackupHealthy').message}`);
-    assert.match(first.status.backup.lastSnapshot.key, /^hardway\/etcd-backup-[a-z0-9-]+\/demo\/etcd-\d{8}T\d{6}Z\.db$/);
+    assert.match(first.status.backup.lastSnapshot.key, /^hardway\/etcd-backup-[a-z0-9-]+\/demo\/etcd-\d{8}T\d{6}\.\d{3}Z\.db$/);
 
     // Data, written as an API server would.
     const secret = JSON.parse(await env.kubectl('get', 'secret', '-n', ns, 'demo-etcd-client-apiserver', '-o', 'json')).data;
