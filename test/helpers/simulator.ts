@@ -279,6 +279,8 @@ export class NodeSimulator {
     this.nodes.delete(name);
     if (n.publicIp) await this.reach(n, true);
     await n.stop();
+    // Waiters on "nodes stopped" look again now (the note before the stop came while it still ran).
+    this.events.emit('change');
     rmSync(n.root, { recursive: true, force: true });
   }
 

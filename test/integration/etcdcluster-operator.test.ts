@@ -89,7 +89,7 @@ test('kubectl apply → Ready with etcd members on real machines; a machine lost
 
     await env.kubectl('delete', '-n', ns, 'etcdcluster/demo', '--timeout=90s');
     assert.equal(compute.droplets.size, 0);
-    await sim.until('every machine stopped', () => sim.nodes.size === 0, 10_000);
+    await sim.until('every machine stopped', () => sim.nodes.size === 0 && machines.running().length === 0, 10_000);
     assert.deepEqual(machines.running().map((m) => m.spec.name), [], 'no machine left running');
     assert.equal(dns.records.size, 0);
     assert.equal(compute.firewalls.size, 0);
