@@ -6,7 +6,7 @@
 // 2. a killed etcd member is healed;
 // 3. etcd scales 3 → 5 → 3.
 // Every member is replaced in (1) and again in (2)/(3): API servers given members' names would be cut off;
-// given the cluster endpoint, they never are (a killed member may fail the requests in flight on it). Figures per phase are printed (requests, failures, longest
+// given the cluster endpoint, they never are (a member leaving or killed may fail the requests an API server sends it in its last second). Figures per phase are printed (requests, failures, longest
 // gap between successful round trips).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,8 +132,8 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
     const kc = parse(Buffer.from(JSON.parse(await env.kubectl('get', 'secret', '-n', ns, 'demo-kubeconfig', '-o', 'json')).data.value, 'base64').toString('utf8'));
     const b = (s: string) => Buffer.from(s, 'base64').toString('utf8');
     const creds: Creds = { ca: b(kc.clusters[0].cluster['certificate-authority-data']), cert: b(kc.users[0].user['client-certificate-data']), key: b(kc.users[0].user['client-key-data']) };
-    interface Figures { requests: number; failed: string[]; lastOk: number; longestGapMs: number }
-    let phase: Figures = { requests: 0, failed: [], lastOk: Date.now(), longestGapMs: 0 };
+    interface Figures { requests: number; failed: string[]; lastOk: number; longestGapMs: number; start: number; end?: number }
+    let phase: Figures = { requests: 0, failed: [], lastOk: Date.now(), longestGapMs: 0, start: Date.now() };
     unfinished = () => phase;
     let n = 0;
     writer = (async () => {
@@ -155,8 +155,8 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
     })();
     const figures: Record<string, Figures> = {};
     const endPhase = async (name: string) => {
-      figures[name] = phase;
-      phase = { requests: 0, failed: [], lastOk: Date.now(), longestGapMs: 0 };
+      figures[name] = { ...phase, end: Date.now() };
+      phase = { requests: 0, failed: [], lastOk: Date.now(), longestGapMs: 0, start: Date.now() };
       console.log(`${name}: ${figures[name]!.requests} round trips, ${figures[name]!.failed.length} failed, longest gap ${(figures[name]!.longestGapMs / 1000).toFixed(1)} s`);
       for (const f of figures[name]!.failed.slice(0, 10)) {
         console.log(`  ${f}`);
@@ -239,14 +239,25 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
     const all = Object.values(figures);
     console.log(`in all: ${all.reduce((a, f) => a + f.requests, 0)} round trips, ${all.reduce((a, f) => a + f.failed.length, 0)} failed, longest gap ${(Math.max(...all.map((f) => f.longestGapMs)) / 1000).toFixed(1)} s`);
     for (const [name, f] of Object.entries(figures)) assert.ok(f.requests > 10, `${name}: the client wrote throughout`);
-    // Planned changes (roll, scale) fail nothing. A member that dies unannounced takes with it the requests an
-    // API server had in flight on its connection: they fail with Unavailable ("transport is closing"), as
-    // one read did in a CI run (2026-11-30); the client recovers at once. So a heal may fail a request or two,
-    // and the gap stays short.
+    // A member removed by choice has left the endpoint 60 s (here 2 s) before, but an API server keeps the
+    // connection it already has: gRPC does not re-resolve a name while its connection lives. The removed
+    // member then serves one more second before it stops (etcd v3.5.21 server/etcdserver/server.go
+    // applyEntries: stopWithDelay(10*100ms)), and a write sent to it in that second fails ("raft: stopped",
+    // seen in CI on 2026-11-30); its connection then closes and the client redials a current member. A member
+    // that dies unannounced takes the requests in flight on it ("transport is closing", CI 2026-11-30).
+    // So in every phase: a failure comes only in the seconds after a member left or died, at most one per API
+    // server for each, and the API is back within 10 s.
     const unplanned = 'heal a killed member';
+    const removals = logLines.filter((l) => /removed member/.test(l.msg)).map((l) => l.time);
+    const apiServers = 2;
     for (const [name, f] of Object.entries(figures)) {
-      if (name === unplanned) assert.ok(f.failed.length <= 2 && f.longestGapMs < 10_000, `${name}: at most the requests in flight on the dead member fail (${f.failed.length}), the API back within 10 s (${f.longestGapMs} ms)`);
-      else assert.deepEqual(f.failed, [], `${name}: no request through the endpoint failed`);
+      const events = removals.filter((r) => r >= f.start && r <= f.end!).length;
+      for (const x of f.failed) {
+        const at = Date.parse(x.split(' ')[0]!);
+        if (name !== unplanned) assert.ok(removals.some((r) => at >= r && at - r < 3_000), `${name}: a request failed outside the second after a member removal: ${x}`);
+      }
+      assert.ok(f.failed.length <= apiServers * events, `${name}: at most one failed request per API server per member leaving (${f.failed.length})`);
+      assert.ok(f.longestGapMs < 10_000, `${name}: the API back within 10 s (${f.longestGapMs} ms)`);
     }
     assert.deepEqual(compute.violations, []);
     assert.deepEqual(dns.violations, []);
