@@ -24,6 +24,7 @@ import type { KubeHealth } from './health/kube.ts';
 import type { WorkloadConnector } from './workload/port.ts';
 import { generateKey } from './pki/x509.ts';
 import { randomBytes } from 'node:crypto';
+import type { PinnedDigests } from './bootstrap/manifest.ts';
 
 export interface RunningOperator {
   /** Port of the metrics/health server (useful when configured with port 0). */
@@ -46,6 +47,11 @@ export interface OperatorDeps {
   /** Component probes and workload-cluster access (tests may substitute). */
   health?: KubeHealth;
   workload?: WorkloadConnector;
+  /**
+   * Digests the install scripts check pinned downloads against (default: upstream's, src/bootstrap/digests.ts).
+   * Tests whose release server serves stand-ins for those files give theirs.
+   */
+  pins?: PinnedDigests;
 }
 
 export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<RunningOperator> {
@@ -113,6 +119,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
               dependents: referring('WorkerPool', 'controlPlaneRef'),
               health: kubeHealth,
               workload,
+              pins: deps.pins,
               timing: deps.controlPlaneTiming,
             })
           : k.def.kind === 'WorkerPool'
@@ -122,6 +129,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
                 getControlPlane: (key) => informers.get('ControlPlane')!.get(key) as never,
                 health: kubeHealth,
                 workload,
+                pins: deps.pins,
                 timing: { drainTimeoutMs: cfg.drainTimeoutSeconds * 1000, ...deps.workerPoolTiming },
               })
             : { reconcile: observeReconciler(observeDeps), onTerminalError: terminalRecorder(observeDeps) };

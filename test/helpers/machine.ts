@@ -26,6 +26,22 @@ export function requireMachines(): void {
   if (!existsSync(path.join(rootfsPath, 'usr/bin/cloud-init'))) throw new Error(`no machine root filesystem at ${rootfsPath}: run test/env/setup.sh (test/env/build-rootfs.sh)`);
 }
 
+/**
+ * Every machine's systemd, journald, networkd, kubelet and containerd take inotify instances, all charged to
+ * root on this one kernel: with the whole sample (8 machines) 158 were in use and the 128 default ran out, so
+ * a worker's kubelet died at start ("inotify_init: too many open files", measured here 2026-11-30) and the
+ * node never joined. Raised (never lowered) to the values kind documents for multi-node clusters
+ * (kind.sigs.k8s.io/docs/user/known-issues, "Pod errors due to too many open files"). Host-wide, and not
+ * kept across a reboot.
+ */
+const INOTIFY_LIMITS: Record<string, number> = { max_user_instances: 512, max_user_watches: 524_288 };
+function raiseInotifyLimits(): void {
+  for (const [k, want] of Object.entries(INOTIFY_LIMITS)) {
+    const file = `/proc/sys/fs/inotify/${k}`;
+    if (Number(readFileSync(file, 'utf8')) < want) writeFileSync(file, String(want));
+  }
+}
+
 export interface Address {
   ip: string;
   prefix: number;
@@ -47,6 +63,7 @@ export class MachineNetwork {
 
   static async create(name: string, gateways: Address[]): Promise<MachineNetwork> {
     requireMachines();
+    raiseInotifyLimits();
     const ip = async (...args: string[]) => run('ip', args);
     await ip('link', 'add', name, 'type', 'bridge').catch(async (e: Error) => {
       // A bridge left by a crashed run in this same namespace is ours to reuse.
@@ -248,6 +265,11 @@ export class Machine {
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     return new Machine(spec, child);
+  }
+
+  /** PID of the machine's systemd in this namespace, once known (nsenter -t PID -a enters the machine). */
+  get pid(): number | undefined {
+    return this.pid1;
   }
 
   get running(): boolean {

@@ -74,7 +74,7 @@ export class MachineNode {
   readonly log: string[] = [];
 
   constructor(
-    readonly role: 'etcd',
+    readonly role: 'etcd' | 'control-plane' | 'worker',
     readonly machine: Machine,
     readonly privateIp: string,
     readonly publicIp: string | undefined,
@@ -104,13 +104,14 @@ export interface NodeSimulatorOptions extends Partial<KubeTiming> {
   /** How often the simulated data centre looks at the fakes' state (ms). */
   intervalMs?: number;
   /**
-   * Boot etcd droplets as real machines on this cloud (the fake DigitalOcean must hand out its addresses:
-   * MachineCloud.addressing). Kubernetes roles stay in-process for now.
+   * Boot droplets as real machines on this cloud (the fake DigitalOcean must hand out its addresses:
+   * MachineCloud.addressing), every role; load balancers then listen on the bridge, where machines reach them.
    */
   machines?: MachineCloud;
 }
 
 interface Balancer {
+  ip: string;
   forwarders: Promise<Forwarder[]>;
 }
 
@@ -195,10 +196,19 @@ export class NodeSimulator {
     const files: NodeFile[] = (doc.write_files ?? []).map((f) => ({ path: f.path, content: f.content, permissions: f.permissions as NodeFile['permissions'] }));
     const has = (unit: string) => files.some((f) => f.path === `/etc/systemd/system/${unit}`);
     const root = path.join(this.root, d.name);
-    if (has('etcd.service') && this.o.machines) {
-      const machine = this.o.machines.boot({ id: d.id, name: d.name, region: 'nyc3', tags: [], userData: d.userData, privateIp: d.privateIp, publicIp: d.publicIp });
-      this.nodes.set(d.name, new MachineNode('etcd', machine, d.privateIp, d.publicIp, root, () => this.o.machines!.destroy(d.id)));
-      this.note(`${d.name}: machine booting on ${d.privateIp}${d.publicIp ? ` (public ${d.publicIp})` : ''}`);
+    const machines = this.o.machines;
+    if (machines && (has('etcd.service') || has('kubelet.service'))) {
+      const role = has('etcd.service') ? 'etcd' : has('kube-apiserver.service') ? 'control-plane' : 'worker';
+      const machine = machines.boot({ id: d.id, name: d.name, region: 'nyc3', tags: [], userData: d.userData, privateIp: d.privateIp, publicIp: d.publicIp });
+      const node = new MachineNode(role, machine, d.privateIp, d.publicIp, root, () => machines.destroy(d.id));
+      this.nodes.set(d.name, node);
+      this.note(`${d.name}: ${role} machine booting on ${d.privateIp}${d.publicIp ? ` (public ${d.publicIp})` : ''}`);
+      // No registry here: the pause image goes into containerd once the install script has started it.
+      if (role !== 'etcd')
+        machines.importImages(machine).then(
+          () => this.note(`${d.name}: pause image imported`),
+          (e: unknown) => machine.running && this.note(`${d.name}: ${(e as Error).message}`),
+        );
       return;
     }
     if (has('etcd.service')) {
@@ -244,7 +254,7 @@ export class NodeSimulator {
     for (const [id, lb] of this.loadBalancers) {
       if (this.compute.loadBalancers.has(id)) continue;
       this.loadBalancers.delete(id);
-      void lb.forwarders.then((fs) => Promise.all(fs.map((f) => f.close())));
+      void lb.forwarders.then((fs) => Promise.all(fs.map((f) => f.close()))).then(() => this.o.machines?.net.unserve(lb.ip));
       this.note(`load balancer ${id} deleted: stopped listening`);
     }
     for (const l of this.compute.loadBalancers.values()) {
@@ -255,15 +265,16 @@ export class NodeSimulator {
         [...this.compute.droplets.values()]
           .filter((d) => active.has(d.id) && d.tags.some((t) => t.toLowerCase() === tag))
           .map((d) => ({ host: d.privateIp, port }));
+      const listen = this.o.machines ? this.o.machines.net.serve(l.ip) : Promise.resolve();
       const forwarders = Promise.all(
         rules.map((r) =>
-          forward(l.ip, r.entry_port, backends(r.target_port)).catch((e: unknown) => {
+          listen.then(() => forward(l.ip, r.entry_port, backends(r.target_port))).catch((e: unknown) => {
             this.note(`load balancer ${l.id}: cannot listen on ${l.ip}:${r.entry_port}: ${(e as Error).message}`);
             return undefined;
           }),
         ),
       ).then((fs) => fs.filter((f): f is Forwarder => !!f));
-      this.loadBalancers.set(l.id, { forwarders });
+      this.loadBalancers.set(l.id, { ip: l.ip, forwarders });
       this.note(`load balancer ${l.id} on ${l.ip}: ${rules.map((r) => `${r.entry_port}→${r.target_port}`).join(', ')} to droplets tagged ${l.tag}`);
     }
   }

@@ -1,7 +1,9 @@
 // The sandbox: the whole operator on one machine, without a cloud account. Against a management API server
-// (test/env), it runs the loopback DigitalOcean and Cloudflare fakes, the node simulator (droplets boot from
-// their user-data: real etcd members, real kube-apiserver and kube-controller-manager, simulated kubelets)
-// and the operator itself, in this process. It reports every condition change, machine and endpoint as
+// (test/env), it runs the loopback DigitalOcean and Cloudflare fakes, the node simulator and the operator
+// itself, in this process. Droplets are either real machines (`machines: true`: systemd-nspawn booting the
+// user-data with systemd and cloud-init, test/helpers/machine.ts; needs root and a network namespace of its
+// own) or in-process nodes (real etcd members, real kube-apiserver and kube-controller-manager, simulated
+// kubelets; seconds instead of minutes). It reports every condition change, machine and endpoint as
 // timestamped lines, and serves fault switches on a small HTTP endpoint. `npm run sandbox` (main.ts) and
 // the end-to-end test (test/integration/sandbox.test.ts) both drive it.
 import { createServer, type Server } from 'node:http';
@@ -20,7 +22,9 @@ import { Informer } from '../../src/kube/informer.ts';
 import { EtcdClusters, ControlPlanes, WorkerPools, Secrets } from '../../src/kube/resources.ts';
 import type { KObject } from '../../src/kube/port.ts';
 import { kubectlPath, runKubectl } from '../env/cluster.ts';
-import { NodeSimulator } from '../helpers/simulator.ts';
+import { NodeSimulator, MachineNode } from '../helpers/simulator.ts';
+import { MachineCloud } from '../helpers/machine-cloud.ts';
+import { sampleOf } from '../helpers/samples.ts';
 import { samplesDir } from '../helpers/samples.ts';
 import { startS3, S3_KEY, type S3Server } from '../helpers/s3.ts';
 
@@ -53,6 +57,11 @@ export interface SandboxOptions {
   controlPort?: number;
   /** Time zero of the progress lines (default: now). */
   started?: number;
+  /**
+   * Droplets are real machines (the default of `npm run sandbox`); otherwise in-process nodes. Machines need
+   * root and this process in a network namespace of its own (main.ts makes it).
+   */
+  machines?: boolean;
 }
 
 type Condition = { type: string; status: string; reason?: string; message?: string };
@@ -96,6 +105,10 @@ export class Sandbox {
   compute!: FakeDigitalOcean;
   dns!: FakeCloudflare;
   sim!: NodeSimulator;
+  /** The machines' network, metadata service and release hosts (machines mode). */
+  machines?: MachineCloud;
+  /** Per machine: cloud-init's status and the units seen active, as last reported. */
+  private readonly booting = new Map<string, { status: string; active: Set<string> }>();
   /** The S3-compatible server (s3rver) the EtcdCluster's snapshots go to. */
   s3?: S3Server;
   operator?: RunningOperator;
@@ -107,6 +120,7 @@ export class Sandbox {
   private endpointSeen = '';
   private control?: Server;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
   private readonly print: (line: string) => void;
 
   constructor(private readonly o: SandboxOptions) {
@@ -128,9 +142,15 @@ export class Sandbox {
 
   async start(): Promise<this> {
     // Lists lag creates and deletes take a moment, as on DigitalOcean (the fake's listLagMs).
-    this.compute = await new FakeDigitalOcean({ tokens: [SANDBOX_TOKENS.digitalocean], provisionDelayMs: 1_000, minuteLimit: 100_000, hourlyLimit: 1_000_000, listLagMs: 1_000, deleteDelayMs: 500 }).start();
+    // Machines are served the samples' versions (the release hosts need them; a version roll needs in-process nodes).
+    const version = (sampleOf('ControlPlane') as { spec: { version: string } }).spec.version;
+    if (this.o.machines) {
+      this.machines = await MachineCloud.start(path.join(this.dir, 'machines'), { bridge: 'hw-sandbox', etcd: [(sampleOf('EtcdCluster') as { spec: { version: string } }).spec.version], kubernetes: [version] });
+    }
+    this.compute = await new FakeDigitalOcean({ tokens: [SANDBOX_TOKENS.digitalocean], provisionDelayMs: 1_000, minuteLimit: 100_000, hourlyLimit: 1_000_000, listLagMs: 1_000, deleteDelayMs: 500, ...(this.machines ? { addresses: MachineCloud.addressing } : {}) }).start();
     this.dns = await new FakeCloudflare({ tokens: [SANDBOX_TOKENS.cloudflare], zones: SANDBOX_ZONES, limitPer5Min: 1_000_000 }).start();
-    this.sim = new NodeSimulator(this.compute, this.dns, path.join(this.dir, 'nodes'), { restartDelayMs: 1_000 }).start();
+    this.sim = new NodeSimulator(this.compute, this.dns, path.join(this.dir, 'nodes'), { restartDelayMs: 1_000, machines: this.machines }).start();
+    if (this.machines) this.every(2_000, () => this.watchMachines());
     this.sim.events.on('change', () => this.observe());
     this.s3 = await startS3(path.join(this.dir, 's3'));
 
@@ -163,6 +183,8 @@ export class Sandbox {
       etcdTiming: DEMO_TIMING.etcd,
       controlPlaneTiming: DEMO_TIMING.controlPlane,
       workerPoolTiming: DEMO_TIMING.workerPool,
+      // The release hosts serve stand-ins for the pinned files (containerd, runc, CNI, crictl).
+      ...(this.machines ? { pins: this.machines.pins(version) } : {}),
     });
     await this.startControl();
     return this;
@@ -404,6 +426,41 @@ export class Sandbox {
     }
   }
 
+  /** Runs fn every ms, the next run only after the last one ended; stopped by stop(). */
+  private every(ms: number, fn: () => Promise<void>) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void fn().finally(() => !this.stopped && this.every(ms, fn));
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /**
+   * Live progress while machines boot: each machine's cloud-init status and the units it has started, as
+   * they change, until cloud-init ends (read inside the machine, as `cloud-init status` and `systemctl`).
+   */
+  private async watchMachines() {
+    const units = ['hardway-node-env', 'etcd', 'containerd', 'kubelet', 'kube-proxy', 'flanneld', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((u) => `${u}.service`);
+    await Promise.all(
+      [...this.sim.nodes.values()].map(async (n) => {
+        if (!(n instanceof MachineNode) || !n.machine.running) return;
+        const seen = this.booting.get(n.name) ?? { status: '', active: new Set<string>() };
+        this.booting.set(n.name, seen);
+        if (seen.status === 'done' || seen.status === 'error' || seen.status === 'degraded') return;
+        const r = await n.machine.exec(['sh', '-c', `cloud-init status 2>/dev/null | sed -n 's/^status: //p'; systemctl is-active ${units.join(' ')} || true`], 10_000);
+        const [status = '', ...states] = r.stdout.trim().split('\n');
+        const now = units.filter((u, i) => states[i] === 'active');
+        const started = now.filter((u) => !seen.active.has(u));
+        if (started.length) this.say(`machine ${n.name}`, `active: ${started.map((u) => u.replace(/\.service$/, '')).join(', ')}`);
+        for (const u of started) seen.active.add(u);
+        if (status && status !== seen.status) {
+          seen.status = status;
+          this.say(`machine ${n.name}`, `cloud-init ${status}${status === 'running' ? ' (the install script downloads and starts the units)' : ''}`);
+        }
+      }),
+    );
+  }
+
   private async startControl() {
     this.control = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://sandbox');
@@ -412,7 +469,7 @@ export class Sandbox {
         res.end(text + '\n');
       };
       if (req.method === 'GET' && url.pathname === '/') {
-        const nodes = [...this.sim.nodes.values()].map((n) => `  ${n.name.padEnd(28)} ${n.role.padEnd(14)} ${n.privateIp} / ${n.publicIp ?? '-'}`);
+        const nodes = [...this.sim.nodes.values()].map((n) => `  ${n.name.padEnd(28)} ${n.role.padEnd(14)} ${n.privateIp} / ${n.publicIp ?? '-'}${n instanceof MachineNode && n.machine.pid ? `  machine: nsenter -t ${n.machine.pid} -a bash` : ''}`);
         answer(200, [...CONTROL_HELP, '', 'nodes:', ...nodes].join('\n'));
         return;
       }
@@ -434,11 +491,13 @@ export class Sandbox {
 
   /** Stops everything the sandbox started (operator, simulated nodes, fakes, endpoint) and removes its files. */
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     await this.operator?.stop();
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
     this.kube?.close();
     await this.sim?.stop();
+    await this.machines?.stop();
     this.control?.closeAllConnections();
     await Promise.all([this.compute?.stop(), this.dns?.stop(), this.s3?.stop(), new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()))]);
     rmSync(this.dir, { recursive: true, force: true });

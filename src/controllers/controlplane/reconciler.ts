@@ -441,6 +441,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       kubelet: certs.kubelet,
       kubeProxy: pki.leaves['kube-proxy'],
       network: net,
+      pins: d.pins,
       leaves: {
         apiserver: certs.apiserver,
         apiserverKubeletClient: pki.leaves['apiserver-kubelet-client'],

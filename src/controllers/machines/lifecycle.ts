@@ -15,6 +15,7 @@ import { reportTerminal, type Observed } from '../status.ts';
 import type { JoinFailures } from '../../api/v1alpha1/index.ts';
 import type { RolloutMachine } from './rollout.ts';
 import { countingFailures, trackNodeFailures, nextTry, MAX_JOIN_FAILURES, type Retry } from './join-failures.ts';
+import type { PinnedDigests } from '../../bootstrap/manifest.ts';
 
 export interface LifecycleDeps {
   kube: KubeClient;
@@ -55,6 +56,8 @@ export interface ProvisionerDeps<T extends Observed, Timing> extends LifecycleDe
    * firewall admits its managementCIDRs) or `private` (it runs in the same VPC).
    */
   probeNetwork?: 'public' | 'private';
+  /** Digests of pinned downloads the install script checks (default: upstream's). */
+  pins?: PinnedDigests;
 }
 
 /** Records a terminal error (invalid spec) on the object: Ready=False with its reason, and an event. */

@@ -355,6 +355,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
       network: clusterNetwork(cp),
       nodeLabels: o.spec.nodeLabels,
       nodeTaints: o.spec.nodeTaints,
+      pins: d.pins,
     });
     const uid = o.metadata.uid!;
     const spec = o.spec.machine;

@@ -1,0 +1,145 @@
+// The whole sample cluster through the operator, every droplet a real machine (systemd-nspawn: systemd and
+// cloud-init running the operator's user-data unmodified): three etcd members on real etcd 3.5, three
+// control-plane nodes and two workers running the Kubernetes v1.20.2 binaries behind the v1.34 flag checks
+// (test/helpers/kube-wrapper.ts), containerd and runc. kubectl apply → all Ready → `kubectl get nodes`
+// through the admin kubeconfig lists them, Ready by their own kubelets → a pod runs on a worker → a worker
+// killed is replaced → delete all leaves no machine running.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { parse } from 'yaml';
+import { kubeEnv, freshNamespace, type KubeEnv } from './env.ts';
+import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
+import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
+import { startOperator, type RunningOperator } from '../../src/operator.ts';
+import { parseConfig } from '../../src/runtime/config.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
+import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
+import { NodeSimulator } from '../helpers/simulator.ts';
+import { samplesDir, sampleOf } from '../helpers/samples.ts';
+import { MachineCloud, PAUSE_IMAGE } from '../helpers/machine-cloud.ts';
+
+let env: KubeEnv;
+before(async () => (env = await kubeEnv()));
+after(async () => env?.close());
+
+test('the sample cluster on real machines through the operator: all Ready, kubectl get nodes lists them Ready, a pod runs, a killed worker is replaced, delete all leaves no machine', { timeout: 1_200_000 }, async () => {
+  const ns = await freshNamespace(env, 'machines-e2e');
+  const root = mkdtempSync(path.join(tmpdir(), 'hardway-machines-e2e-'));
+  const etcdVersion = (sampleOf('EtcdCluster') as { spec: { version: string } }).spec.version;
+  const version = (sampleOf('ControlPlane') as { spec: { version: string } }).spec.version;
+  const machines = await MachineCloud.start(path.join(root, 'machines'), { bridge: 'hw-e2e', etcd: [etcdVersion], kubernetes: [version] });
+  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_e2e'], provisionDelayMs: 300, contract: digitalOceanContract(), minuteLimit: 100_000, addresses: MachineCloud.addressing }).start();
+  const dns = await new FakeCloudflare({ tokens: ['cf-e2e'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
+  const sim = new NodeSimulator(compute, dns, path.join(root, 'nodes'), { machines }).start();
+  const logLines: string[] = [];
+  let operator: RunningOperator | undefined;
+  const get = async (kind: string, name: string) => JSON.parse(await env.kubectl('get', '-n', ns, kind, name, '-o', 'json'));
+  const cond = (o: any, type: string) => o.status?.conditions?.find((c: { type: string }) => c.type === type);
+  const started = Date.now();
+  const at = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  try {
+    await env.kubectl('create', 'secret', 'generic', 'demo-credentials', '-n', ns, '--from-literal=digitalocean-token=dop_v1_e2e', '--from-literal=cloudflare-api-token=cf-e2e');
+    const cfg = parseConfig(
+      [`--kubeconfig=${env.kubeconfig}`, `--namespace=${ns}`, '--leader-elect=false', '--metrics-bind-address=127.0.0.1:0', `--digitalocean-api-url=${compute.url}`, `--cloudflare-api-url=${dns.url}`],
+      {},
+    );
+    const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) });
+    // Probes give nodes the time real machines take to install and start (a minute or two on two cores).
+    const timing = { waitMs: 1_000, steadyMs: 3_000, graceMs: 10_000 };
+    operator = await startOperator(cfg, {
+      log,
+      onFatal: (r) => assert.fail(r),
+      // The release server serves stand-ins for the pinned files (containerd, runc, CNI, crictl).
+      pins: machines.pins(version),
+      etcdTiming: { ...timing, probeTimeoutMs: 2_000, endpointDrainMs: 1_000 },
+      controlPlaneTiming: { ...timing, rotationDrainMs: 1_000 },
+      workerPoolTiming: { ...timing, drainTimeoutMs: 5_000, unhealthyAfterMs: 90_000, joinBackoffMs: 5_000 },
+    });
+
+    for (const f of ['workerpool.yaml', 'controlplane.yaml', 'etcdcluster.yaml']) await env.kubectl('apply', '-n', ns, '-f', path.join(samplesDir, f));
+    await env.kubectl('wait', '-n', ns, '--for=condition=Ready', '--timeout=300s', 'etcdcluster/demo');
+    console.log(`etcd Ready at ${at()}`);
+    await env.kubectl('wait', '-n', ns, '--for=condition=Ready', '--timeout=480s', 'controlplane/demo');
+    console.log(`control plane Ready at ${at()}`);
+    await env.kubectl('wait', '-n', ns, '--for=condition=Ready', '--timeout=300s', 'workerpool/demo-general');
+    console.log(`worker pool Ready at ${at()}`);
+
+    const cp = await get('controlplane', 'demo');
+    for (const type of ['Ready', 'EtcdAvailable', 'APIServerHealthy', 'ControllerManagerHealthy', 'SchedulerHealthy', 'AddonsReady']) assert.equal(cond(cp, type).status, 'True', `${type}: ${cond(cp, type).message}`);
+    assert.equal(cond(cp, 'APIServerHealthy').message, '3/3 API servers healthy');
+    const wp = await get('workerpool', 'demo-general');
+    assert.equal(cond(wp, 'NodesReady').message, '2/2 nodes Ready');
+    // Every droplet is a machine whose cloud-init ran the user-data to the end.
+    assert.equal(machines.running().length, 8);
+    for (const m of machines.running()) {
+      const s = await m.waitForCloudInit();
+      assert.equal(s.status, 'done', `${m.spec.name}: ${s.detail}`);
+    }
+
+    // kubectl with the admin kubeconfig as a user gets it (the endpoint name pinned to an address the zone lists).
+    const kc = parse(Buffer.from(JSON.parse(await env.kubectl('get', 'secret', '-n', ns, 'demo-kubeconfig', '-o', 'json')).data.value, 'base64').toString('utf8'));
+    const endpointIp = sim.resolve('api.demo.example.com')[0]!;
+    kc.clusters[0].cluster.server = `https://${endpointIp}:6443`;
+    kc.clusters[0].cluster['tls-server-name'] = 'api.demo.example.com';
+    const file = path.join(root, 'admin.kubeconfig');
+    writeFileSync(file, JSON.stringify(kc));
+    const user = (...args: string[]) => env.kubectl('--kubeconfig', file, ...args);
+    const nodes = async () => JSON.parse(await user('get', 'nodes', '-o', 'json')).items as { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
+    const readyNames = async () => (await nodes()).filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name).sort();
+    const kubeMachines = () => [...compute.droplets.values()].filter((d) => !d.name.startsWith('demo-etcd-')).map((d) => d.name).sort();
+    console.log(await user('get', 'nodes', '-o', 'wide'));
+    assert.deepEqual(await readyNames(), kubeMachines(), 'kubectl get nodes: every control-plane node and worker, Ready by its own kubelet');
+
+    // A pod placed by the real scheduler runs on a worker (containerd and runc inside the machine).
+    await user('run', 'hello', '--image', PAUSE_IMAGE, '--image-pull-policy=Never', '--restart=Never');
+    await user('wait', '--for=condition=Ready', '--timeout=120s', 'pod/hello');
+    const pod = JSON.parse(await user('get', 'pod', 'hello', '-o', 'json'));
+    assert.match(pod.spec.nodeName, /^demo-general-/);
+
+    // A worker's machine dies (its droplet stays): the pool replaces it, and the new one joins Ready.
+    const victim = pod.spec.nodeName as string;
+    const workersBefore = kubeMachines().filter((n) => n.startsWith('demo-general-'));
+    await sim.kill(victim);
+    console.log(`killed ${victim} at ${at()}`);
+    await env.kubectl('wait', '-n', ns, '--for=condition=Ready=False', '--timeout=120s', 'workerpool/demo-general');
+    let replaced = false;
+    for (let i = 0; i < 240 && !replaced; i++) {
+      // Polling as a user would, bounded: the old droplet gone, two workers Ready and the pool Ready.
+      const names = await readyNames();
+      const pool = await get('workerpool', 'demo-general');
+      replaced = !compute.activeDroplets().some((d) => d.name === victim) && names.filter((n) => n.startsWith('demo-general-')).length === 2 && !names.includes(victim) && cond(pool, 'Ready')?.status === 'True';
+      if (!replaced) await new Promise((r) => setTimeout(r, 2_000));
+    }
+    assert.ok(replaced, `the killed worker replaced: Ready nodes ${await readyNames()}`);
+    console.log(`worker replaced at ${at()}`);
+    const replacement = machines.running().find((m) => m.spec.name.startsWith('demo-general-') && !workersBefore.includes(m.spec.name));
+    assert.ok(replacement, 'the replacement is a machine');
+    assert.equal((await replacement.waitForCloudInit()).status, 'done');
+
+    const events = await env.kubectl('get', 'events', '-n', ns, '-o', 'jsonpath={.items[*].reason}');
+    for (const r of ['MachineCreated', 'KubeconfigWritten', 'DNSRecordCreated', 'FirewallCreated', 'MemberAdded']) assert.match(events, new RegExp(r));
+
+    // Delete everything at once: every machine stops.
+    await env.kubectl('delete', '-n', ns, 'etcdcluster/demo', 'controlplane/demo', 'workerpool/demo-general', '--wait=false');
+    await env.kubectl('wait', '-n', ns, '--for=delete', '--timeout=180s', 'workerpool/demo-general', 'controlplane/demo', 'etcdcluster/demo');
+    await sim.until('no machine running', () => machines.running().length === 0, 60_000);
+    assert.equal(compute.droplets.size, 0);
+    assert.equal(dns.records.size, 0);
+    assert.deepEqual(compute.violations, []);
+    assert.deepEqual(dns.violations, []);
+    const all = logLines.join('');
+    assert.ok(!all.includes('dop_v1_e2e') && !all.includes('PRIVATE KEY'), 'no token or key reaches the log');
+    console.log(`done at ${at()}`);
+  } finally {
+    await operator?.stop();
+    await sim.stop();
+    await compute.stop();
+    await dns.stop();
+    await machines.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
