@@ -139,13 +139,12 @@ function kubeletMachineArgs(stateDir: string): string[] {
   mkdirSync(containerd, { recursive: true });
   // kubelet sets these host-wide sysctls and stops if it cannot ("open /proc/sys/vm/overcommit_memory:
   // read-only file system"); a droplet's kubelet owns its kernel, a machine's does not: it gets private
-  // files over them, holding this kernel's values.
-  // read-only file system"); a droplet's kubelet owns its kernel, a machine's does not: it gets private
   // files over them (holding this kernel's values), bound in once the machine runs (machine.ts, init):
   // nspawn itself cannot bind onto /proc/sys ("Failed to stat" the source, looked up inside the machine).
   const dir = path.join(stateDir, 'sysctl');
   mkdirSync(dir, { recursive: true });
   for (const k of KUBELET_SYSCTLS) writeFileSync(path.join(dir, k.replaceAll('/', '.')), readFileSync(`/proc/sys/${k}`));
+  writeFileSync(path.join(dir, 'nf_conntrack.hashsize'), readFileSync(HASHSIZE));
   return ['--capability=all', '--bind=/dev/kmsg', `--bind=${containerd}:/var/lib/containerd`, `--bind=${dir}:${SYSCTL_DIR}`];
 }
 
@@ -191,6 +190,7 @@ function removeOwnCgroups(name: string): void {
  */
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'net/netfilter/nf_conntrack_max'];
 const SYSCTL_DIR = '/var/lib/hardway-test/sysctl';
+const HASHSIZE = '/sys/module/nf_conntrack/parameters/hashsize';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -200,6 +200,7 @@ export class Machine {
   readonly console: string;
   readonly exited: Promise<number | null>;
   private pid1?: number;
+  private starting?: Promise<number>;
 
   private constructor(
     readonly spec: MachineSpec,
@@ -262,8 +263,11 @@ export class Machine {
       // filter refuses ("unable to join session keyring"; REAL-NODES.md).
       env: spec.kubelet ? { ...process.env, SYSTEMD_SECCOMP: '0' } : process.env,
     });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
+    // Two sources into one file: neither may end it (the first to end would, and the other's next chunk
+    // would then be a write after end); it ends once the process has exited and both are drained.
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    child.once('close', () => log.end());
     return new Machine(spec, child);
   }
 
@@ -277,7 +281,15 @@ export class Machine {
   }
 
   /** PID (in this namespace) of the machine's systemd, once it runs. */
-  async init(timeoutMs = 30_000): Promise<number> {
+  init(timeoutMs = 30_000): Promise<number> {
+    // Once: callers that ask at the same time share the one start (the binds below must not be stacked).
+    return (this.starting ??= this.findAndPrepare(timeoutMs).catch((e: unknown) => {
+      this.starting = undefined;
+      throw e;
+    }));
+  }
+
+  private async findAndPrepare(timeoutMs: number): Promise<number> {
     if (this.pid1) return this.pid1;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -286,9 +298,17 @@ export class Machine {
         if (this.spec.kubelet) {
           const binds = [
             ...KUBELET_SYSCTLS.map((k) => `mount --bind ${SYSCTL_DIR}/${k.replaceAll('/', '.')} /proc/sys/${k}`),
+            // kube-proxy reads the conntrack hash size after setting the table size and stops without it
+            // ("open /sys/module/nf_conntrack/parameters/hashsize: no such file or directory";
+            // kubernetes v1.20.2 cmd/kube-proxy/app/conntrack.go SetMax, unchanged to v1.35). A droplet's
+            // sysfs has it; a machine's /sys is nspawn's tmpfs with only cgroups in it, so it gets a file
+            // holding this kernel's value.
+            `mount -o remount,rw /sys && mkdir -p ${path.dirname(HASHSIZE)} && cat ${SYSCTL_DIR}/nf_conntrack.hashsize > ${HASHSIZE} && mount -o remount,ro /sys`,
             ...CGROUP_V1.map((c) => `mount -o remount,bind,rw /sys/fs/cgroup/${c}`),
           ].join(' && ');
-          await run('nsenter', ['-t', String(pid), '-m', 'sh', '-c', binds]);
+          // In the machine's network namespace too: /proc/sys/net resolves per network namespace, and a bind
+          // made from this one lands on this namespace's nf_conntrack_max, which the machine never sees.
+          await run('nsenter', ['-t', String(pid), '-m', '-n', 'sh', '-c', binds]);
         }
         return (this.pid1 = pid);
       }
@@ -309,6 +329,25 @@ export class Machine {
   async unitStates(units: string[]): Promise<Record<string, string>> {
     const r = await this.exec(['systemctl', 'is-active', ...units]);
     return Object.fromEntries(units.map((u, i) => [u, r.stdout.trim().split('\n')[i] ?? '?']));
+  }
+
+  /**
+   * Each unit's state, where `active` means active without a restart for at least steadyMs: a unit in a
+   * restart loop is active for a moment between failures, and must not pass for running.
+   */
+  async steadyUnits(units: string[], steadyMs: number): Promise<Record<string, string>> {
+    const r = await this.exec(['sh', '-c', `cat /proc/uptime; systemctl show -p ActiveState -p ActiveEnterTimestampMonotonic ${units.join(' ')}`]);
+    const [uptime, ...props] = r.stdout.trim().split('\n');
+    const now = Number(uptime!.split(' ')[0]) * 1e6;
+    // systemctl show prints each unit's properties as a block, blocks separated by an empty line.
+    const blocks = props.join('\n').split('\n\n').map((b) => Object.fromEntries(b.split('\n').map((l) => l.split(/=(.*)/s) as [string, string])));
+    return Object.fromEntries(
+      units.map((u, i) => {
+        const b = blocks[i] ?? {};
+        const since = (now - Number(b.ActiveEnterTimestampMonotonic ?? 0)) / 1e6;
+        return [u, b.ActiveState !== 'active' ? (b.ActiveState ?? '?') : since * 1000 >= steadyMs ? 'active' : `active for ${since.toFixed(1)} s`];
+      }),
+    );
   }
 
   /** cloud-init's final status ("done", "degraded", "error"), waiting for it to finish. */

@@ -21,6 +21,23 @@ import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.t
 import { NodeSimulator } from '../helpers/simulator.ts';
 import { samplesDir, sampleOf } from '../helpers/samples.ts';
 import { MachineCloud, PAUSE_IMAGE } from '../helpers/machine-cloud.ts';
+import type { Machine } from '../helpers/machine.ts';
+
+/**
+ * Every file the user-data writes, as installed: its mode as the user-data asks (docs/bootstrap.md: keys and
+ * kubeconfigs 0600, the rest 0644 or 0755), owned by root. Returns the mismatches.
+ */
+async function wrongModes(m: Machine, userData: string): Promise<string[]> {
+  const files = (parse(userData.replace(/^#cloud-config\n/, '')) as { write_files: { path: string; permissions: string }[] }).write_files;
+  const r = await m.exec(['stat', '-c', '%n %a %U:%G', ...files.map((f) => f.path)]);
+  const got = new Map(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0]!, l.split(' ').slice(1).join(' ')]));
+  const wrong = files.filter((f) => got.get(f.path) !== `${f.permissions.replace(/^0/, '')} root:root`).map((f) => `${f.path}: ${got.get(f.path) ?? 'missing'}, want ${f.permissions} root:root`);
+  const secrets = files.filter((f) => /\.key$|kubeconfig|encryption/.test(f.path) && f.permissions !== '0600').map((f) => `${f.path} is ${f.permissions}: a secret must be 0600`);
+  return [...wrong, ...secrets];
+}
+
+const NODE_UNITS = ['hardway-node-env.service', 'containerd.service', 'kubelet.service', 'kube-proxy.service', 'flanneld.service'];
+const CONTROL_UNITS = ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service'];
 
 let env: KubeEnv;
 before(async () => (env = await kubeEnv()));
@@ -75,10 +92,26 @@ test('the sample cluster on real machines through the operator: all Ready, kubec
     assert.equal(cond(wp, 'NodesReady').message, '2/2 nodes Ready');
     // Every droplet is a machine whose cloud-init ran the user-data to the end.
     assert.equal(machines.running().length, 8);
+    // Every droplet is a machine whose cloud-init ran the user-data to the end, with every unit its role
+    // needs running and every file installed with its mode.
     for (const m of machines.running()) {
       const s = await m.waitForCloudInit();
       assert.equal(s.status, 'done', `${m.spec.name}: ${s.detail}`);
+      const units = m.spec.name.startsWith('demo-etcd-') ? ['hardway-node-env.service', 'etcd.service'] : m.spec.name.startsWith('demo-cp-') ? [...NODE_UNITS, ...CONTROL_UNITS] : NODE_UNITS;
+      // A controller manager that started before the API server had its RBAC roles exits and is restarted by
+      // systemd: looked at again, bounded, until every unit has run for 15 s without a restart.
+      let states = await m.steadyUnits(units, 15_000);
+      for (let i = 0; i < 30 && units.some((u) => states[u] !== 'active'); i++) {
+        await new Promise((r) => setTimeout(r, 2_000));
+        states = await m.steadyUnits(units, 15_000);
+      }
+      assert.deepEqual(states, Object.fromEntries(units.map((u) => [u, 'active'])), m.spec.name);
+      assert.deepEqual(await wrongModes(m, compute.droplets.get(Number(m.spec.instanceId))!.userData!), [], `${m.spec.name}: files installed with their modes`);
     }
+    // The wrappers said what they translated for v1.20, in the units' journals.
+    const aControlPlane = machines.running().find((m) => m.spec.name.startsWith('demo-cp-'))!;
+    const scheduler = await aControlPlane.exec(['journalctl', '--no-pager', '-o', 'cat', '-u', 'kube-scheduler']);
+    assert.match(scheduler.stdout, new RegExp(`hardway test wrapper: kube-scheduler ${version.replaceAll('.', '\\.')}: config read as kubescheduler\\.config\\.k8s\\.io/v1beta1`));
 
     // kubectl with the admin kubeconfig as a user gets it (the endpoint name pinned to an address the zone lists).
     const kc = parse(Buffer.from(JSON.parse(await env.kubectl('get', 'secret', '-n', ns, 'demo-kubeconfig', '-o', 'json')).data.value, 'base64').toString('utf8'));
@@ -93,12 +126,18 @@ test('the sample cluster on real machines through the operator: all Ready, kubec
     const kubeMachines = () => [...compute.droplets.values()].filter((d) => !d.name.startsWith('demo-etcd-')).map((d) => d.name).sort();
     console.log(await user('get', 'nodes', '-o', 'wide'));
     assert.deepEqual(await readyNames(), kubeMachines(), 'kubectl get nodes: every control-plane node and worker, Ready by its own kubelet');
+    // Registered with their private addresses; control-plane nodes carry their taint.
+    for (const n of JSON.parse(await user('get', 'nodes', '-o', 'json')).items as { metadata: { name: string }; spec: { taints?: { key: string; effect: string }[] }; status: { addresses: { type: string; address: string }[] } }[]) {
+      assert.ok(n.status.addresses.some((a) => a.type === 'InternalIP' && /^10\.10\./.test(a.address)), `${n.metadata.name}: ${JSON.stringify(n.status.addresses)}`);
+      assert.deepEqual(n.spec.taints?.map((t) => `${t.key}:${t.effect}`) ?? [], n.metadata.name.startsWith('demo-cp-') ? ['node-role.kubernetes.io/control-plane:NoSchedule'] : [], n.metadata.name);
+    }
 
     // A pod placed by the real scheduler runs on a worker (containerd and runc inside the machine).
     await user('run', 'hello', '--image', PAUSE_IMAGE, '--image-pull-policy=Never', '--restart=Never');
     await user('wait', '--for=condition=Ready', '--timeout=120s', 'pod/hello');
     const pod = JSON.parse(await user('get', 'pod', 'hello', '-o', 'json'));
     assert.match(pod.spec.nodeName, /^demo-general-/);
+    assert.match(pod.status.podIP ?? '', /^10\.200\./, "an address from the node's pod range (flannel CNI stand-in delegating to the bridge plugin)");
 
     // A worker's machine dies (its droplet stays): the pool replaces it, and the new one joins Ready.
     const victim = pod.spec.nodeName as string;
