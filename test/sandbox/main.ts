@@ -131,7 +131,7 @@ async function run(): Promise<void> {
         `Operator log (JSON lines): ${s.logFile}`,
         `Fault switches: ${s.controlUrl}  (curl ${s.controlUrl}/ lists them and the nodes)`,
         ...CONTROL_HELP.slice(1).map((l) => (l.trim().startsWith('/') ? `  ${enter}curl -X POST '${s.controlUrl}${l.trim().split(/\s+/)[0]}'` : l)),
-        ...(machines ? [`Inside a machine (its journal, systemctl, cloud-init status): the command ${enter}curl ${s.controlUrl}/ lists for it`] : []),
+        ...(machines ? [`Inside a machine (journal, systemctl, cloud-init status): nsenter -t <PID> -a bash, with the PID \`${enter}curl ${s.controlUrl}/\` lists`] : []),
         '',
       ].join('\n'),
     );
