@@ -24,8 +24,7 @@ import type { KObject } from '../../src/kube/port.ts';
 import { kubectlPath, runKubectl } from '../env/cluster.ts';
 import { NodeSimulator, MachineNode } from '../helpers/simulator.ts';
 import { MachineCloud } from '../helpers/machine-cloud.ts';
-import { sampleOf } from '../helpers/samples.ts';
-import { samplesDir } from '../helpers/samples.ts';
+import { samplesDir, sampleOf } from '../helpers/samples.ts';
 import { startS3, S3_KEY, type S3Server } from '../helpers/s3.ts';
 
 
