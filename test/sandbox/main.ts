@@ -1,7 +1,8 @@
 // `npm run sandbox [-- --until-ready] [--timeout=SECONDS] [--control-port=PORT] [--nodes=machines|simulated]`:
 // the operator building config/samples/ on this machine, against a local management API server, fake
 // DigitalOcean and Cloudflare, and droplets that are real machines (the default: systemd-nspawn booting the
-// user-data; needs root, and runs in a network namespace of its own) or in-process nodes (sandbox.ts). Shows progress until everything is Ready, then keeps running for
+// user-data; needs root, and runs in a network namespace of its own) or in-process nodes (sandbox.ts).
+// Shows progress until everything is Ready, then keeps running for
 // kubectl from another terminal until Ctrl-C, which stops everything it started. With --until-ready it
 // exits 0 as soon as all objects are Ready, or 1 with the failing conditions after the timeout.
 import { spawn, spawnSync } from 'node:child_process';
