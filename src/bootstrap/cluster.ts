@@ -7,6 +7,7 @@ import { buildClusterPki, type ClusterPki } from '../pki/cluster.ts';
 import type { PkiContext } from '../pki/certs.ts';
 import type { MachineIdentity } from '../pki/profiles.ts';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
+import { PREFERRED_PROVIDER } from '../pki/encryption.ts';
 
 export interface ClusterDescription {
   etcd: EtcdCluster;
@@ -84,7 +85,7 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pi
           scheduler: k.scheduler!,
           serving: k[`serving-${n.name}`]!,
         },
-        encryptionKey: cp.spec.encryptionAtRest ? pki.encryptionKey : undefined,
+        encryption: cp.spec.encryptionAtRest ? [{ name: 'key1', provider: PREFERRED_PROVIDER, secret: pki.encryptionKey }] : undefined,
         audit: cp.spec.audit,
         pins: o.pins,
       }),

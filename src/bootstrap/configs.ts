@@ -1,5 +1,6 @@
 // Configuration files of the node components, rendered as YAML/JSON/TOML text.
 import { stringify } from 'yaml';
+import type { EncryptionKey } from '../pki/encryption.ts';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -70,12 +71,15 @@ export const cniConfig = JSON.stringify(
 
 export const flannelNetConf = (podCIDR: string) => JSON.stringify({ Network: podCIDR, EnableIPv4: true, Backend: { Type: 'vxlan' } }, null, 2);
 
-/** Secrets encrypted at rest with AES-CBC; key is 32 random bytes, base64, from the operator. */
-export function encryptionConfig(keyBase64: string): string {
+/**
+ * Secrets encrypted at rest with the operator's keys, the first one writing (src/pki/encryption.ts);
+ * identity last, so Secrets stored before encryption was on are still read.
+ */
+export function encryptionConfig(keys: EncryptionKey[]): string {
   return stringify({
     apiVersion: 'apiserver.config.k8s.io/v1',
     kind: 'EncryptionConfiguration',
-    resources: [{ resources: ['secrets'], providers: [{ aescbc: { keys: [{ name: 'key1', secret: keyBase64 }] } }, { identity: {} }] }],
+    resources: [{ resources: ['secrets'], providers: [...keys.map((k) => ({ [k.provider]: { keys: [{ name: k.name, secret: k.secret }] } })), { identity: {} }] }],
   });
 }
 

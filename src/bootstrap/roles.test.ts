@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { X509Certificate } from 'node:crypto';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
 import { renderCluster } from './cluster.ts';
+import { METADATA_BLOCK_UNIT, METADATA_BLOCK_SCRIPT } from './units.ts';
 import type { CertBundle } from '../pki/certs.ts';
 import { repoRoot } from '../../test/helpers/samples.ts';
 import { sampleCluster, realRenderContext } from '../../test/helpers/cluster.ts';
@@ -44,7 +45,7 @@ const fixed: Record<string, () => RenderedNode> = {
         scheduler: bundle('scheduler'),
         serving: bundle('serving'),
       },
-      encryptionKey: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+      encryption: [{ name: 'key1', provider: 'secretbox', secret: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' }],
       audit: true,
     }),
   worker: () =>
@@ -74,7 +75,7 @@ for (const [role, render] of Object.entries(fixed)) {
 test('keys and anything holding credentials are 0600; nothing else is', () => {
   for (const render of Object.values(fixed)) {
     for (const f of render().files) {
-      const secret = /PRIVATE KEY|client-key|aescbc/.test(f.content) && !f.path.endsWith('.service') && !f.path.includes('hardway-install');
+      const secret = /PRIVATE KEY|client-key|aescbc|secretbox/.test(f.content) && !f.path.endsWith('.service') && !f.path.includes('hardway-install');
       if (secret) assert.equal(f.permissions, '0600', f.path);
       if (f.path.endsWith('.crt') || f.path.endsWith('.service')) assert.equal(f.permissions, '0644', f.path);
     }
@@ -139,4 +140,18 @@ test('the rendered document is #cloud-config YAML with files and the install com
   const kubelet = doc.write_files.find((f: { path: string }) => f.path === '/etc/systemd/system/kubelet.service');
   assert.match(kubelet.content, /--node-labels=node\.kubernetes\.io\/pool=general/);
   assert.match(kubelet.content, /--node-ip=\$\{PRIVATE_IPV4\}/);
+});
+
+test('Kubernetes nodes close the metadata service to pods before containerd or kubelet can start', () => {
+  for (const role of ['control-plane', 'worker'] as const) {
+    const files = fixed[role]!().files;
+    const unit = (name: string) => files.find((f) => f.path === `/etc/systemd/system/${name}`)?.content ?? '';
+    assert.match(unit(METADATA_BLOCK_UNIT), /^Type=oneshot$/m, role);
+    assert.equal(files.find((f) => f.path === METADATA_BLOCK_SCRIPT)?.permissions, '0755', role);
+    for (const dependant of ['containerd.service', 'kubelet.service']) {
+      assert.match(unit(dependant), new RegExp(`^After=.*\\b${METADATA_BLOCK_UNIT}\\b`, 'm'), `${role}: ${dependant} starts after the rule`);
+      assert.match(unit(dependant), new RegExp(`^Requires=.*\\b${METADATA_BLOCK_UNIT}\\b`, 'm'), `${role}: ${dependant} needs the rule`);
+    }
+  }
+  assert.ok(!fixed.etcd!().files.some((f) => f.path === METADATA_BLOCK_SCRIPT), 'etcd members run no pods');
 });

@@ -2,10 +2,11 @@
 // systemd units and the install script, as one #cloud-config document. Pure: everything comes in.
 import type { CertBundle } from '../pki/certs.ts';
 import type { KeyPair } from '../pki/x509.ts';
+import type { EncryptionKey } from '../pki/encryption.ts';
 import type { MachineIdentity } from '../pki/profiles.ts';
 import { renderKubeconfig } from '../pki/kubeconfig.ts';
 import { renderCloudConfig, secretFile, publicFile, type NodeFile } from './cloudconfig.ts';
-import { renderService, nodeEnvUnit, nodeEnvScript, NODE_ENV_UNIT, type ServiceUnit } from './units.ts';
+import { renderService, nodeEnvUnit, nodeEnvScript, NODE_ENV_UNIT, METADATA_BLOCK_UNIT, METADATA_BLOCK_SCRIPT, metadataBlockScript, metadataBlockUnit, type ServiceUnit } from './units.ts';
 import { renderInstallScript } from './install.ts';
 import { etcdArtifact, nodeArtifacts, type PinnedDigests } from './manifest.ts';
 import { kubeletConfig, kubeProxyConfig, containerdConfig, cniConfig, flannelNetConf, encryptionConfig, auditPolicy, sysctlConf, modulesConf } from './configs.ts';
@@ -163,6 +164,8 @@ const fileKubeconfig = (clusterName: string, user: string, server: string, dir: 
 /** kubelet, kube-proxy, containerd and flannel: what every Kubernetes node runs. */
 function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
   const files = [
+    { path: METADATA_BLOCK_SCRIPT, content: metadataBlockScript, permissions: '0755' } as NodeFile,
+    publicFile(`/etc/systemd/system/${METADATA_BLOCK_UNIT}`, metadataBlockUnit),
     publicFile('/etc/modules-load.d/kubernetes.conf', modulesConf),
     publicFile('/etc/sysctl.d/90-kubernetes.conf', sysctlConf),
     publicFile('/etc/containerd/config.toml', containerdConfig),
@@ -189,6 +192,9 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
       description: 'containerd container runtime',
       exec: '/usr/local/bin/containerd',
       args: ['--config=/etc/containerd/config.toml'],
+      // No container starts before pods are kept from the metadata service.
+      after: [METADATA_BLOCK_UNIT],
+      requires: [METADATA_BLOCK_UNIT],
       service: { Type: 'notify', Delegate: 'yes', KillMode: 'process', LimitNOFILE: 'infinity', OOMScoreAdjust: '-999' },
     },
     {
@@ -202,8 +208,8 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
         '--node-ip=${PRIVATE_IPV4}',
         ...(labels.length ? [`--node-labels=${labels.join(',')}`] : []),
       ],
-      after: ['containerd.service'],
-      requires: ['containerd.service'],
+      after: ['containerd.service', METADATA_BLOCK_UNIT],
+      requires: ['containerd.service', METADATA_BLOCK_UNIT],
     },
     {
       name: 'kube-proxy.service',
@@ -229,7 +235,7 @@ export type WorkerBootstrap = NodeCommon;
 
 export function renderWorker(w: WorkerBootstrap): RenderedNode {
   const { files, units } = nodeParts(w);
-  const install = renderInstallScript({ artifacts: nodeArtifacts(w.version, 'worker', w.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
+  const install = renderInstallScript({ artifacts: nodeArtifacts(w.version, 'worker', w.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, METADATA_BLOCK_UNIT, ...units.map((u) => u.name)] });
   return finish('worker', w.node.name, files, units, install);
 }
 
@@ -251,7 +257,8 @@ export interface ControlPlaneBootstrap extends Omit<NodeCommon, 'caCert'> {
     scheduler: CertBundle;
     serving: CertBundle;
   };
-  encryptionKey?: string;
+  /** Keys for Secrets at rest, the writer first (src/pki/encryption.ts); none: not encrypted. */
+  encryption?: EncryptionKey[];
   audit: boolean;
 }
 
@@ -283,7 +290,7 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
       `${K}/kube-scheduler.yaml`,
       stringify({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration', clientConnection: { kubeconfig: `${K}/scheduler.kubeconfig` }, leaderElection: { leaderElect: true } }),
     ),
-    ...(cp.encryptionKey ? [secretFile(`${K}/encryption-config.yaml`, encryptionConfig(cp.encryptionKey))] : []),
+    ...(cp.encryption?.length ? [secretFile(`${K}/encryption-config.yaml`, encryptionConfig(cp.encryption))] : []),
     ...(cp.audit ? [publicFile(`${K}/audit-policy.yaml`, auditPolicy)] : []),
     ...nodeFiles,
   ];
@@ -321,7 +328,7 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         '--requestheader-username-headers=X-Remote-User',
         `--proxy-client-cert-file=${K}/front-proxy-client.crt`,
         `--proxy-client-key-file=${K}/front-proxy-client.key`,
-        ...(cp.encryptionKey ? [`--encryption-provider-config=${K}/encryption-config.yaml`] : []),
+        ...(cp.encryption?.length ? [`--encryption-provider-config=${K}/encryption-config.yaml`] : []),
         ...(cp.audit
           ? [`--audit-policy-file=${K}/audit-policy.yaml`, '--audit-log-path=/var/log/kubernetes/audit.log', '--audit-log-maxage=7', '--audit-log-maxbackup=5', '--audit-log-maxsize=100']
           : []),
@@ -371,6 +378,6 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
     },
     ...nodeUnits,
   ];
-  const install = renderInstallScript({ artifacts: nodeArtifacts(cp.version, 'control-plane', cp.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, ...units.map((u) => u.name)] });
+  const install = renderInstallScript({ artifacts: nodeArtifacts(cp.version, 'control-plane', cp.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, METADATA_BLOCK_UNIT, ...units.map((u) => u.name)] });
   return finish('control-plane', cp.node.name, files, units, install);
 }

@@ -74,3 +74,39 @@ mkdir -p /etc/hardway
 printf 'PRIVATE_IPV4=%s\\nPUBLIC_IPV4=%s\\n' "$private" "$public" > ${NODE_ENV_FILE}.tmp
 mv ${NODE_ENV_FILE}.tmp ${NODE_ENV_FILE}
 `;
+
+/**
+ * Closes the droplet metadata service (which serves user-data for the droplet's whole life) to pods,
+ * before containerd and kubelet start. The rules sit in the mangle table, which the kernel runs before
+ * nat and filter: PREROUTING sees a pod's packet before kube-proxy's NAT; FORWARD catches one that NAT
+ * turned towards the address. The filter table is no place for them: flannel sets the FORWARD policy to
+ * ACCEPT and appends its own ACCEPT rules there (flannel-io/flannel v0.28.9
+ * pkg/trafficmngr/iptables/iptables.go), and kube-proxy prepends its chains.
+ * The node's own processes (and host-network pods) send from OUTPUT and keep access: the node's scripts
+ * read their addresses there. iptables itself is the one kube-proxy's iptables mode needs on every node.
+ */
+export const METADATA_ADDRESS = '169.254.169.254';
+export const METADATA_BLOCK_UNIT = 'hardway-metadata-block.service';
+export const METADATA_BLOCK_SCRIPT = '/usr/local/sbin/hardway-metadata-block';
+
+export const metadataBlockScript = `#!/bin/sh
+# Drops forwarded traffic (pods) to the metadata service; safe to run again (each rule is added once).
+set -eu
+for chain in PREROUTING FORWARD; do
+  iptables -w -t mangle -C "$chain" -d ${METADATA_ADDRESS}/32 -j DROP 2>/dev/null ||
+    iptables -w -t mangle -I "$chain" 1 -d ${METADATA_ADDRESS}/32 -j DROP
+done
+`;
+
+export const metadataBlockUnit = `[Unit]
+Description=Close the droplet metadata service to pods
+Before=containerd.service kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${METADATA_BLOCK_SCRIPT}
+
+[Install]
+WantedBy=multi-user.target
+`;

@@ -22,10 +22,16 @@ export const loadBalancerTag = (controlPlaneUid: string): string => `hardway:lb:
  */
 export const ETCD_ENDPOINT_TAG = 'hardway:etcd-endpoint:cluster';
 
+/**
+ * Which encryption-at-rest configuration a control-plane node was made with (src/pki/encryption.ts
+ * encryptionConfigId: key names, providers and order, never keys): nodes with another one are replaced.
+ */
+export const encryptionTag = (configId: string): string => `hardway:encryption:${configId}`;
+
 /** Put on a droplet whose removal has started (out of rotation, draining): a level the next reconcile reads. */
 export const REMOVING_TAG = 'hardway:removing';
 
-export function tagValue(tags: string[], prefix: 'hardway:machine:' | 'hardway:version:'): string | undefined {
+export function tagValue(tags: string[], prefix: 'hardway:machine:' | 'hardway:version:' | 'hardway:encryption:'): string | undefined {
   const t = tags.find((x) => x.startsWith(prefix));
   if (!t) return undefined;
   const v = t.slice(prefix.length);

@@ -13,7 +13,7 @@ export interface ClusterPki {
   kubernetesCA: CertBundle;
   frontProxyCA: CertBundle;
   serviceAccount: KeyPair;
-  /** 32 random bytes, base64: the aescbc key for Secrets at rest. */
+  /** 32 random bytes, base64: the key for Secrets at rest (src/pki/encryption.ts). */
   encryptionKey: string;
   etcd: Record<string, CertBundle>;
   etcdPeer: Record<string, CertBundle>;

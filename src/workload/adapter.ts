@@ -237,6 +237,20 @@ export class HttpsWorkloadCluster implements WorkloadCluster {
     return a;
   }
 
+  async reencryptSecrets(): Promise<number> {
+    let rewritten = 0;
+    for (const s of await this.list('reencryptSecrets', '/api/v1/secrets')) {
+      const path = `/api/v1/namespaces/${encodeURIComponent(s.metadata.namespace)}/secrets/${encodeURIComponent(s.metadata.name)}`;
+      // Unchanged, with the resourceVersion read: the API server stores it again with the writing key.
+      const a = await this.send('reencryptSecrets', 'PUT', path, { ...s, apiVersion: 'v1', kind: 'Secret' });
+      // Changed since the listing (409) means written since, with the same key; deleted (404) needs nothing.
+      if (a.status === 409 || a.status === 404) continue;
+      if (a.status < 200 || a.status > 299) throw new WorkloadError('reencryptSecrets', a.status, `PUT secret ${s.metadata.namespace}/${s.metadata.name}: ${reasonOf(a)}`);
+      rewritten++;
+    }
+    return rewritten;
+  }
+
   async deleteNode(name: string): Promise<void> {
     const a = await this.send('deleteNode', 'DELETE', `/api/v1/nodes/${encodeURIComponent(name)}`);
     if (a.status === 404 || (a.status >= 200 && a.status <= 299)) return;

@@ -5,7 +5,7 @@
 import { WorkloadError, type EvictionResult, type Manifest, type WorkloadCluster, type WorkloadConnector, type WorkloadNode, type WorkloadTarget } from './port.ts';
 import { manifestPath } from './adapter.ts';
 
-export type WorkloadOperation = 'readyz' | 'apply' | 'listNodes' | 'cordon' | 'evictPods' | 'deleteNode';
+export type WorkloadOperation = 'readyz' | 'apply' | 'listNodes' | 'cordon' | 'evictPods' | 'deleteNode' | 'reencryptSecrets';
 
 export interface FakePod {
   namespace: string;
@@ -160,6 +160,14 @@ export class FakeWorkloadCluster implements WorkloadCluster {
       else this.podsByKey.delete(key(p.namespace, p.name));
     }
     return { remaining: drained().map((p) => key(p.namespace, p.name)).sort(), blocked: blocked.sort() };
+  }
+
+  /** Secrets in the cluster, for reencryptSecrets' count. */
+  secretCount = 3;
+
+  async reencryptSecrets(): Promise<number> {
+    this.enter('reencryptSecrets');
+    return this.secretCount;
   }
 
   async deleteNode(name: string): Promise<void> {

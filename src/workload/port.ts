@@ -54,6 +54,11 @@ export interface WorkloadCluster {
   cordon(name: string, now: Date): Promise<Date>;
   /** Asks to evict every pod on the node that a drain moves (Eviction API: PodDisruptionBudgets apply). */
   evictPods(name: string): Promise<EvictionResult>;
+  /**
+   * Writes every Secret back unchanged, so that each is stored again with the encryption key that now
+   * writes (the documented way to re-encrypt). Returns how many were rewritten.
+   */
+  reencryptSecrets(): Promise<number>;
   /** Deletes the Node object; already gone is success. */
   deleteNode(name: string): Promise<void>;
 }

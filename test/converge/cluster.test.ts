@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
-import { ControlPlanes, WorkerPools, Secrets, EtcdClusters } from '../../src/kube/resources.ts';
+import { ControlPlanes, WorkerPools, Secrets, EtcdClusters, Events } from '../../src/kube/resources.ts';
+import { parseEncryptionState, encryptionConfigId } from '../../src/pki/encryption.ts';
+import { nodeEncryptionId } from '../../src/controllers/controlplane/encryption.ts';
 import { kubeHarness, type Obj } from '../helpers/kube-harness.ts';
 
 const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
@@ -496,5 +498,75 @@ test('API servers failing for want of etcd are not replaced when it comes back, 
     assert.equal(h.lines.filter((l) => l.msg === 'removing control-plane node').length, 0);
   } finally {
     await h.stop();
+  }
+});
+
+test('encryption key rotation: three rolls, no node ever next to one that cannot read what it writes, Secrets rewritten once between; an aescbc cluster moves to secretbox', { timeout: 240_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(3));
+    const ready = await h.until('Ready', h.ready('ControlPlane', 'demo'));
+    assert.deepEqual(ready.status!.encryption, { key: 'key1', provider: 'secretbox', generation: 0, stage: 'Stable' });
+    const state = async () => parseEncryptionState(await secretData(h, 'demo-encryption'));
+    const first = await state();
+    const ids = (keys: string[][]) => encryptionConfigId(keys.map(([provider, name]) => ({ provider: provider as 'secretbox', name: name!, secret: '' })));
+    // The four configurations in order; nodes of two of them may live side by side only when adjacent.
+    const order = [ids([['secretbox', 'key1']]), ids([['secretbox', 'key1'], ['secretbox', 'key2']]), ids([['secretbox', 'key2'], ['secretbox', 'key1']]), ids([['secretbox', 'key2']])];
+    const stageOf = (d: { tags: string[] }) => order.indexOf(nodeEncryptionId(d.tags));
+    assert.deepEqual(h.droplets('demo-cp-').map(stageOf), [0, 0, 0]);
+
+    let worst = 0;
+    const seen = setInterval(() => {
+      const stages = h.droplets('demo-cp-').map(stageOf);
+      assert.ok(!stages.includes(-1), 'every node carries a known configuration');
+      worst = Math.max(worst, Math.max(...stages) - Math.min(...stages));
+    }, 5);
+    // Rewriting happens when every node, even one being removed, writes with the new key.
+    const rewrites: number[][] = [];
+    const reencrypt = h.api.reencryptSecrets.bind(h.api);
+    h.api.reencryptSecrets = async () => {
+      rewrites.push(h.droplets('demo-cp-').map(stageOf));
+      return reencrypt();
+    };
+    h.api.failNext('reencryptSecrets'); // the first try fails: the state waits in "switch" and tries again
+    await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { encryptionKeyGeneration: 1 } });
+    await h.until('rotating', () => cond(h.get('ControlPlane', 'demo'), 'RollingOut')?.message?.includes('encryption key rotation'));
+    const done = await h.until('rotated', () => {
+      const cp = h.ready('ControlPlane', 'demo')();
+      return cp && (cp.status!.encryption as { stage: string }).stage === 'Stable' && h.droplets('demo-cp-').every((d) => stageOf(d) === 3) ? cp : undefined;
+    }, 200_000);
+    clearInterval(seen);
+    assert.equal(worst, 1, 'only nodes of adjacent stages ever ran side by side');
+    assert.deepEqual(rewrites, [[2, 2, 2], [2, 2, 2]], 'rewritten only when every node wrote with the new key (the failed try repeated)');
+    assert.deepEqual(done.status!.encryption, { key: 'key2', provider: 'secretbox', generation: 1, stage: 'Stable' });
+    const last = await state();
+    assert.equal(last.previous, undefined);
+    assert.notEqual(last.current.secret, first.current.secret);
+    for (const d of h.droplets('demo-cp-')) {
+      assert.ok(d.userData!.includes(last.current.secret) && !d.userData!.includes(first.current.secret), `${d.name} holds the new key only`);
+    }
+    assert.equal(h.lines.filter((l) => l.msg === 'removing control-plane node').length, 9, 'three rolls of three nodes');
+    assert.ok(!JSON.stringify(h.lines).includes(last.current.secret) && !JSON.stringify(h.lines).includes(first.current.secret), 'no key in the log');
+    const reasons = (await h.kube.list<Obj & { reason: string }>(Events, { namespace: 'ns' })).items.map((e) => e.reason);
+    for (const r of ['EncryptionKeyRotationStarted', 'EncryptionKeyRotation', 'SecretsReencrypted']) assert.ok(reasons.includes(r), r);
+  } finally {
+    await h.stop();
+  }
+
+  // A control plane whose Secret the operator made before secretbox (one aescbc key): moved over by itself.
+  const g = await kubeHarness();
+  try {
+    const aescbc = Buffer.alloc(32, 7).toString('base64');
+    await g.kube.create(Secrets, { metadata: { name: 'demo-encryption', namespace: 'ns' }, type: 'Opaque', data: { key: Buffer.from(aescbc).toString('base64') } } as never);
+    await g.kube.create(ControlPlanes, g.controlPlane(1));
+    const cp = await g.until('on secretbox', () => {
+      const x = g.ready('ControlPlane', 'demo')();
+      return x && (x.status!.encryption as { key: string; stage: string }).key === 'key2' && (x.status!.encryption as { stage: string }).stage === 'Stable' && g.droplets('demo-cp-').length === 1 ? x : undefined;
+    }, 120_000);
+    assert.equal((cp.status!.encryption as { provider: string }).provider, 'secretbox');
+    assert.ok(!g.droplets('demo-cp-')[0]!.userData!.includes(aescbc), 'the aescbc key is gone from the node');
+    assert.equal(g.api.calls.filter((c) => c === 'reencryptSecrets').length, 1);
+  } finally {
+    await g.stop();
   }
 });

@@ -79,6 +79,9 @@ export interface TestCluster {
   token: string;
   caPem: string;
   dir: string;
+  /** etcd's client URL (plain HTTP on loopback) and the key prefix this API server stores under. */
+  etcdUrl: string;
+  etcdPrefix: string;
   /** Stops and starts the API server on the same port and storage (informer-survival tests). */
   restartApiServer(): Promise<void>;
   stopApiServer(): Promise<void>;
@@ -91,6 +94,8 @@ export interface ClusterOptions {
   controllerManager?: boolean;
   /** Use an existing etcd (share one across API servers by giving each its own prefix). */
   etcdUrl?: string;
+  /** --encryption-provider-config: a file the test may rewrite before restartApiServer(). */
+  encryptionConfig?: string;
 }
 
 /**
@@ -172,6 +177,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     '--enable-admission-plugins=NamespaceLifecycle',
     '--disable-admission-plugins=ServiceAccount',
     '--endpoint-reconciler-type=none',
+    ...(opts.encryptionConfig ? [`--encryption-provider-config=${opts.encryptionConfig}`] : []),
   ];
   let api: Proc | undefined;
   const startApiServer = async () => {
@@ -222,6 +228,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     token,
     caPem,
     dir,
+    etcdUrl,
+    etcdPrefix: `/registry-${path.basename(dir)}`,
     startApiServer,
     stopApiServer,
     restartApiServer: async () => {

@@ -91,8 +91,9 @@ os.execv(REAL, [REAL] + ["--config=" + translated if a.startswith("--config=") e
  * flanneld (Debian has no flannel): does what the flannel CNI plugin needs of it and no more. It reads its
  * Node's spec.podCIDR (allocated by the controller manager) with the kubeconfig it is given, writes
  * /run/flannel/subnet.env in flanneld's format (FLANNEL_NETWORK, FLANNEL_SUBNET, FLANNEL_MTU,
- * FLANNEL_IPMASQ; flannel-io/flannel pkg/subnet/subnet.go WriteSubnetFile at v0.28.9-8-gcdf76059), and stays running. No VXLAN:
- * pods reach pods on their own node only.
+ * FLANNEL_IPMASQ; flannel-io/flannel pkg/subnet/subnet.go WriteSubnetFile at v0.28.9-8-gcdf76059), masquerades
+ * pods' traffic leaving the pod network when given --ip-masq, and stays running. No VXLAN: pods reach pods
+ * on their own node only.
  */
 const flanneldStandIn = `#!/usr/bin/python3
 import ipaddress, json, os, signal, ssl, sys, time, urllib.request, yaml
@@ -120,6 +121,19 @@ os.makedirs("/run/flannel", exist_ok=True)
 with open("/run/flannel/subnet.env", "w") as f:
     f.write("FLANNEL_NETWORK=%s\\nFLANNEL_SUBNET=%s/%d\\nFLANNEL_MTU=1450\\nFLANNEL_IPMASQ=%s\\n" % (network, net.network_address + 1, net.prefixlen, "true" if "--ip-masq" in sys.argv else "false"))
 say("node %s: subnet %s written to /run/flannel/subnet.env (no VXLAN: a stand-in)" % (node, cidr))
+if "--ip-masq" in sys.argv:
+    # Pods' traffic leaving the pod network is masqueraded, as flanneld --ip-masq does (the RETURN and
+    # MASQUERADE rules of flannel-io/flannel v0.28.9 pkg/trafficmngr/iptables/iptables.go, without the
+    # kube-proxy mark and IPv6 ones); re-run safe.
+    import subprocess
+    ipt = lambda *a: subprocess.run(["iptables", "-w", "-t", "nat", *a], capture_output=True).returncode
+    ipt("-N", "FLANNEL-POSTRTG")
+    for spec in (["-s", network, "-d", network, "-j", "RETURN"], ["-s", network, "!", "-d", "224.0.0.0/4", "-j", "MASQUERADE"]):
+        if ipt("-C", "FLANNEL-POSTRTG", *spec) != 0:
+            ipt("-A", "FLANNEL-POSTRTG", *spec)
+    if ipt("-C", "POSTROUTING", "-j", "FLANNEL-POSTRTG") != 0:
+        ipt("-A", "POSTROUTING", "-j", "FLANNEL-POSTRTG")
+    say("pod traffic leaving %s is masqueraded" % network)
 signal.pause()
 `;
 

@@ -36,7 +36,7 @@ async function wrongModes(m: Machine, userData: string): Promise<string[]> {
   return [...wrong, ...secrets];
 }
 
-const NODE_UNITS = ['hardway-node-env.service', 'containerd.service', 'kubelet.service', 'kube-proxy.service', 'flanneld.service'];
+const NODE_UNITS = ['hardway-node-env.service', 'hardway-metadata-block.service', 'containerd.service', 'kubelet.service', 'kube-proxy.service', 'flanneld.service'];
 const CONTROL_UNITS = ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service'];
 
 let env: KubeEnv;
@@ -139,11 +139,30 @@ test('the sample cluster on real machines through the operator: all Ready, kubec
     assert.match(pod.spec.nodeName, /^demo-general-/);
     assert.match(pod.status.podIP ?? '', /^10\.200\./, "an address from the node's pod range (flannel CNI stand-in delegating to the bridge plugin)");
 
+    // The metadata service (which serves this node's user-data) is closed to the pod, open to the node. The
+    // pod's network namespace is found by its address.
+    const worker = machines.running().find((m) => m.spec.name === pod.spec.nodeName)!;
+    const netns = await worker.exec(['sh', '-c', `for n in $(ip netns list | cut -d' ' -f1); do ip -n "$n" -4 -o addr | grep -q " ${pod.status.podIP}/" && echo "$n"; done`]);
+    const podNs = netns.stdout.trim();
+    assert.match(podNs, /^cni-/, `the pod's network namespace on ${worker.spec.name}: ${netns.stderr}`);
+    const curl = async (inPod: boolean, url: string) =>
+      (await worker.exec([...(inPod ? ['ip', 'netns', 'exec', podNs] : []), 'curl', '-sk', '-o', '/dev/null', '-w', '%{http_code}', '--connect-timeout', '3', '-m', '5', url])).stdout;
+    const userDataUrl = 'http://169.254.169.254/metadata/v1/user-data';
+    assert.equal(await curl(false, userDataUrl), '200', 'the node reads its metadata');
+    assert.equal(await curl(true, userDataUrl), '000', 'the pod gets no answer from the metadata service');
+    assert.match(await curl(true, `https://${endpointIp}:6443/healthz`), /^[1-5]\d\d$/, 'the pod reaches other addresses off the node');
+    const dropRules = async (op: '-C' | '-D') => (await worker.exec(['sh', '-c', `for c in PREROUTING FORWARD; do iptables -t mangle ${op} "$c" -d 169.254.169.254/32 -j DROP || exit 1; done`])).code;
+    assert.equal(await dropRules('-C'), 0, 'both rules are in place');
+    assert.equal(await dropRules('-D'), 0);
+    assert.equal(await curl(true, userDataUrl), '200', 'without the rules the pod reads the user-data: they are what stops it');
+    assert.equal((await worker.exec(['systemctl', 'restart', 'hardway-metadata-block.service'])).code, 0);
+    assert.equal(await curl(true, userDataUrl), '000', 'the unit puts the rules back');
+
     // Encryption at rest, checked where it counts: the bytes etcd holds for a Secret written through the API.
     // Read by a control-plane node with the API server's own etcd client certificate, through etcd's JSON
     // gateway (on by default: etcd v3.5.21 server/embed/config.go EnableGRPCGateway). They must start with
     // the provider's prefix and key name (k8s.io/apiserver v0.20.2 and v0.34.0
-    // pkg/server/options/encryptionconfig/config.go: "k8s:enc:aescbc:v1:" + key name + ":") and not hold
+    // pkg/server/options/encryptionconfig/config.go: "k8s:enc:secretbox:v1:" + key name + ":") and not hold
     // the plaintext.
     await user('create', 'secret', 'generic', 'at-rest', '--from-literal=word=plaintext-canary-4f2a');
     const pki = '/var/lib/kubernetes';
@@ -154,7 +173,8 @@ test('the sample cluster on real machines through the operator: all Ready, kubec
     ]);
     assert.equal(range.code, 0, range.stderr);
     const stored = Buffer.from((JSON.parse(range.stdout) as { kvs: { value: string }[] }).kvs[0]!.value, 'base64');
-    assert.equal(stored.subarray(0, 23).toString('latin1'), 'k8s:enc:aescbc:v1:key1:', 'stored encrypted, by the configured provider and key');
+    const prefix = 'k8s:enc:secretbox:v1:key1:';
+    assert.equal(stored.subarray(0, prefix.length).toString('latin1'), prefix, 'stored encrypted, by the configured provider and key');
     assert.ok(!stored.includes('plaintext-canary-4f2a'), 'the plaintext is not in etcd');
 
     // A worker's machine dies (its droplet stays): the pool replaces it, and the new one joins Ready.

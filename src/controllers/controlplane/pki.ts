@@ -10,6 +10,7 @@ import type { KeyPair } from '../../pki/x509.ts';
 import { getOrCreateSecret, ensureLeafSecret, putSecret, readSecret, type SecretObject } from '../secrets.ts';
 import { Secrets } from '../../kube/resources.ts';
 import type { ControlPlane } from '../../api/v1alpha1/index.ts';
+import { initialEncryption, encryptionStateData, parseEncryptionState, type EncryptionState } from '../../pki/encryption.ts';
 import type { Observed } from '../status.ts';
 
 type Obj = ControlPlane & Observed;
@@ -21,7 +22,8 @@ export interface SharedPki {
   frontProxyCA: CertBundle;
   etcdCA: string;
   serviceAccount: KeyPair;
-  encryptionKey: string;
+  /** Keys for Secrets at rest and where a rotation stands; undefined when the cluster is not encrypted. */
+  encryption?: EncryptionState;
   leaves: Record<(typeof LEAVES)[number] | 'front-proxy-client' | 'apiserver-etcd-client', CertBundle>;
   /** What was issued in this pass, and why (for events). */
   issued: { name: string; reason: string }[];
@@ -59,7 +61,12 @@ export async function sharedPki(d: PkiDeps, o: Obj, etcdCA: CertBundle, identity
     const k = d.ctx.newKey();
     return { 'sa.key': k.privateKeyPem, 'sa.pub': k.publicKeyPem };
   }, labels)).data;
-  const enc = (await getOrCreateSecret(d.kube, o, leafSecretName(name, 'encryption'), () => ({ key: Buffer.from(d.randomBytes(32)).toString('base64') }), labels)).data;
+  // Made only when encryption is asked for; once made, kept and used (turning encryption off later would
+  // leave API servers unable to read what is stored).
+  const encName = leafSecretName(name, 'encryption');
+  const enc = o.spec.encryptionAtRest
+    ? (await getOrCreateSecret(d.kube, o, encName, () => encryptionStateData(initialEncryption(o.spec.encryptionKeyGeneration ?? 0, d.randomBytes(32))), labels)).data
+    : await readSecret(d.kube, o.metadata.namespace, encName);
   const specs = controlPlaneLeafSpecs({ endpointHost: o.spec.endpoint.host, nodes: [], kubernetesServiceIP: identity.kubernetesServiceIP, clusterDomain: o.spec.network.clusterDomain });
   const issued: SharedPki['issued'] = [];
   const leaves = {} as SharedPki['leaves'];
@@ -76,7 +83,7 @@ export async function sharedPki(d: PkiDeps, o: Obj, etcdCA: CertBundle, identity
     frontProxyCA,
     etcdCA: etcdCA.cert,
     serviceAccount: { privateKeyPem: sa['sa.key']!, publicKeyPem: sa['sa.pub']! } as KeyPair,
-    encryptionKey: enc.key!,
+    encryption: enc ? parseEncryptionState(enc) : undefined,
     leaves,
     issued,
   };

@@ -10,7 +10,7 @@ import { Reason, ConditionType as T, CONTROL_PLANE_CONDITIONS, validateControlPl
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import { parseCidr, nthAddress, type Cidr } from '../../api/v1alpha1/cidr.ts';
 import type { FirewallSpec, LoadBalancer, LoadBalancerSpec } from '../../cloud/ports.ts';
-import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG, ETCD_ENDPOINT_TAG } from '../../cloud/tags.ts';
+import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG, ETCD_ENDPOINT_TAG, encryptionTag } from '../../cloud/tags.ts';
 import { LEAF_VALIDITY_DAYS, earliestExpiry } from '../../pki/certs.ts';
 import { renderControlPlane } from '../../bootstrap/roles.ts';
 import { renderAddons } from '../../bootstrap/addons.ts';
@@ -31,6 +31,8 @@ import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
+import { encryptionKeys, type EncryptionState } from '../../pki/encryption.ts';
+import { startRotationIfDue, advanceRotation, nodeEncryptionId, wantedEncryptionId, encryptionStatus, rotationMessage } from './encryption.ts';
 import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
 
 export const CONTROL_PLANE_FINALIZER = 'hardway.dev/controlplane-cleanup';
@@ -252,6 +254,11 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const pki = await sharedPki(pkiDeps, o, { cert: etcdCAData['tls.crt']!, key: etcdCAData['tls.key']!, ca: etcdCAData['tls.crt']! }, net);
     for (const i of pki.issued) await d.events.record(o, 'Normal', 'CertificateIssued', `${i.name}: ${i.reason}`);
     if (await ensureKubeconfig(d.kube, o, pki)) await d.events.record(o, 'Normal', 'KubeconfigWritten', `admin kubeconfig in Secret ${kubeconfigSecretName(o.metadata.name)}`);
+    // Encryption at rest: a key rotation starts here when due (stored before any node is made with it);
+    // nodes made with another configuration are outdated.
+    const encryption = pki.encryption ? await startRotationIfDue(d, o, pki.encryption) : undefined;
+    const wantedEncryption = encryption && wantedEncryptionId(encryption);
+    const staleEncryption = (x: Machine) => !!wantedEncryption && !x.removing && nodeEncryptionId(x.tags) !== wantedEncryption;
 
     const zone = (await clouds.dns.findZone(zoneName)).data;
     if (!zone) {
@@ -288,7 +295,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       dropletId: x.id,
       createdAt: x.createdAt,
       healthy: apiHealthy(x.machine),
-      outdated: (x.version !== o.spec.version && etcdSettled) || certsDue(x.machine) || staleEtcd(x),
+      outdated: (x.version !== o.spec.version && etcdSettled) || certsDue(x.machine) || staleEtcd(x) || staleEncryption(x),
       // Only judged when some node answers and etcd is fine: an unreachable network or an etcd outage is
       // no reason to replace nodes (new ones would be just as unreachable).
       unhealthySince: judged ? m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs) : undefined,
@@ -315,7 +322,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     // Creation (before DNS: a droplet boots while its records are written): certificates for the node, user-data, and the droplet (after a lookup by tag).
     for (let i = 0; i < decision.create; i++) {
       const name = dropletName(o.metadata.name, 'ControlPlane', d.randomBytes(5));
-      await createNode(o, clouds, pki, name, etcd, etcdEndpoints, !!etcdEndpoint, log);
+      await createNode(o, clouds, pki, encryption, name, etcd, etcdEndpoints, !!etcdEndpoint, log);
     }
 
     // 5. Rotation: the endpoint's records and the load balancer's members are the healthy, staying nodes.
@@ -365,6 +372,21 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       await d.events.record(o, 'Normal', 'MachineDeleted', `droplet ${x.machine}`);
     }
 
+    // Encryption: a rotation's stage moves on once every node runs it, healthy, and no node of an earlier
+    // stage is left (not even one being removed: its API server still answers the clients it has).
+    let encryptionNow = encryption;
+    if (encryption && encryption.stage !== 'stable') {
+      const staying = machines.filter((x) => !x.removing);
+      const settled = decision.create === 0 && staying.length === o.spec.replicas && machines.every((x) => !x.removing && nodeEncryptionId(x.tags) === wantedEncryption && apiHealthy(x.machine));
+      try {
+        encryptionNow = await advanceRotation(d, o, encryption, settled, workload && (() => workload.reencryptSecrets()));
+      } catch (e) {
+        if (!(e instanceof WorkloadError)) throw e;
+        log.warn({ err: e.message }, 'Secrets not re-encrypted yet: tried again on the next pass');
+      }
+      did ||= encryptionNow !== encryption;
+    }
+
     // 6. Addons, once an API server answers; re-applied when the spec changes or every cloudSyncMs.
     const addons = await applyAddons(o, m, workload, nowMs, log);
 
@@ -380,6 +402,9 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       active: live.filter((x) => x.status === 'active' && x.privateIPv4).length,
       outdated: views.filter((v) => v.outdated && !v.removing).length,
       staleEtcd: machines.filter(staleEtcd).length,
+      // After a stage moved on in this pass, nodes are outdated by the new stage (views know only the old one).
+      encryption: encryptionNow && (encryptionNow.stage !== 'stable' || machines.some((x) => !x.removing && nodeEncryptionId(x.tags) !== wantedEncryptionId(encryptionNow))) ? rotationMessage(encryptionNow) : undefined,
+      staleEncryption: machines.filter(staleEncryption).length,
       versionWaits: versionWaits ? `Kubernetes ${o.spec.version} waits for EtcdCluster ${etcd.metadata.name} to finish its changes (upgrade order: etcd, then the control plane, then workers)` : undefined,
       removing: after.length - live.length,
       probes: [...probes.entries()].filter(([name]) => live.some((x) => x.machine === name)),
@@ -411,6 +436,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         const p = probes.get(x.machine);
         return machineStatus(x, { zone: zoneName, healthy: p ? apiHealthy(x.machine) : undefined, message: p && (p.apiserverReady.message ?? p.apiserverLive.message), probedAt: now });
       }),
+      ...(encryptionNow ? { encryption: encryptionStatus(encryptionNow) } : {}),
       certificates: { earliestExpiry: iso(first.notAfter), earliestExpiryName: first.name, caExpiry: iso(new Date(new X509Certificate(pki.ca.cert).validTo)) },
       replicas: after.length,
       readyReplicas: live.filter((x) => apiHealthy(x.machine)).length,
@@ -421,7 +447,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     return { requeueAfterMs: isReady && !did ? t.steadyMs : t.waitMs };
   }
 
-  async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], viaClusterEndpoint: boolean, log: Logger) {
+  async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, encryption: EncryptionState | undefined, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], viaClusterEndpoint: boolean, log: Logger) {
     const zone = o.spec.dns.zone;
     const net = clusterNetwork(o);
     const node = { name, address: `${name}.${zone}` };
@@ -451,7 +477,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         scheduler: pki.leaves.scheduler,
         serving: certs.serving,
       },
-      encryptionKey: o.spec.encryptionAtRest ? pki.encryptionKey : undefined,
+      encryption: encryption && encryptionKeys(encryption),
       audit: o.spec.audit,
     });
     const uid = o.metadata.uid!;
@@ -471,6 +497,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         clusterTag(uid),
         etcdClientTag(etcd.metadata.uid!),
         ...(viaClusterEndpoint ? [ETCD_ENDPOINT_TAG] : []),
+        ...(encryption ? [encryptionTag(wantedEncryptionId(encryption))] : []),
         ...(o.spec.endpoint.mode === 'LoadBalancer' ? [loadBalancerTag(uid)] : []),
         ...(spec.tags ?? []),
       ],
@@ -513,6 +540,10 @@ export interface ControlPlaneFacts {
   outdated: number;
   /** Of those, nodes given etcd members' names rather than the cluster endpoint. */
   staleEtcd?: number;
+  /** Where a key rotation stands, while one runs. */
+  encryption?: string;
+  /** Nodes made with another encryption configuration. */
+  staleEncryption?: number;
   /** Why a version change has not started (the upgrade order), if it waits. */
   versionWaits?: string;
   removing: number;
@@ -546,13 +577,15 @@ export function controlPlaneConditions(f: ControlPlaneFacts): ConditionInput[] {
   c.push(health(T.ControllerManagerHealthy, 'controller-manager', (h) => h.controllerManager));
   c.push(health(T.SchedulerHealthy, 'scheduler', (h) => h.scheduler));
   c.push(f.addons);
-  const rolling = f.outdated > 0;
+  const rolling = f.outdated > 0 || !!f.encryption;
   c.push(!rolling && f.machines < f.replicas && f.machines > 0 ? { type: T.ScalingUp, status: 'True', reason: Reason.ScalingUp, message: `${f.machines} → ${f.replicas} nodes, one at a time` } : { type: T.ScalingUp, status: 'False', reason: Reason.NotScalingUp });
   c.push(!rolling && f.machines + f.removing > f.replicas ? { type: T.ScalingDown, status: 'True', reason: Reason.ScalingDown, message: `${f.machines + f.removing} → ${f.replicas} nodes, one at a time` } : { type: T.ScalingDown, status: 'False', reason: Reason.NotScalingDown });
-  const stale = f.staleEtcd ? `; ${f.staleEtcd} of them reach etcd by member names (stale: the cluster endpoint replaces them)` : '';
+  const stale =
+    (f.staleEtcd ? `; ${f.staleEtcd} of them reach etcd by member names (stale: the cluster endpoint replaces them)` : '') +
+    (f.staleEncryption ? `; ${f.staleEncryption} of them hold another encryption configuration` : '');
   c.push(
     rolling
-      ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: `replacing ${f.outdated} node(s) with Kubernetes ${f.version}, one at a time${stale}` }
+      ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: [f.outdated > 0 ? `replacing ${f.outdated} node(s) with Kubernetes ${f.version}, one at a time${stale}` : '', f.encryption ?? ''].filter(Boolean).join('; ') }
       : f.versionWaits
         ? { type: T.RollingOut, status: 'False', reason: Reason.WaitingForEtcdCluster, message: f.versionWaits }
         : { type: T.RollingOut, status: 'False', reason: Reason.NotRollingOut },
