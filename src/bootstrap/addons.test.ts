@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { renderAddons, DEFAULT_COREDNS_VERSION } from './addons.ts';
+import { BUILT_IN_CLUSTER_ROLES, renderAddons, DEFAULT_COREDNS_VERSION } from './addons.ts';
 import { RELEASES } from './manifest.ts';
 import { manifestPath } from '../workload/adapter.ts';
 import type { Manifest } from '../workload/port.ts';
@@ -57,7 +57,7 @@ test('RBAC: the apiserver kubelet client reaches kubelets; nodes (flanneld) may 
 test('every addon is a kind the workload adapter can apply, each binding refers to a rendered role, names are unique', () => {
   const ms = renderAddons(base);
   for (const m of ms) assert.doesNotThrow(() => manifestPath(m), `${m.kind} ${m.metadata.name}`);
-  for (const b of ms.filter((m) => m.kind === 'ClusterRoleBinding')) assert.ok(find(ms, 'ClusterRole', (b as any).roleRef.name), b.metadata.name);
+  for (const b of ms.filter((m) => m.kind === 'ClusterRoleBinding')) assert.ok(find(ms, 'ClusterRole', (b as any).roleRef.name) || BUILT_IN_CLUSTER_ROLES.includes((b as any).roleRef.name), b.metadata.name);
   const ids = ms.map((m) => `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`);
   assert.equal(new Set(ids).size, ids.length);
   // Each supported minor's pinned CoreDNS renders as an image tag.

@@ -2,6 +2,7 @@
 // apiserver to reach kubelets, CoreDNS serving the cluster domain at the cluster DNS IP, and the RBAC
 // flanneld needs. Pure.
 import type { Manifest } from '../workload/port.ts';
+import { BOOTSTRAP_GROUP } from '../pki/bootstrap-token.ts';
 
 /** Used when the caller gives none; callers pass componentsFor(version).coredns (manifest.ts). */
 export const DEFAULT_COREDNS_VERSION = '1.12.1';
@@ -191,7 +192,40 @@ function coreDNS(o: AddonOptions): Manifest[] {
   ];
 }
 
+/**
+ * Kubernetes' own ClusterRoles for kubelet TLS bootstrapping (kubernetes/website
+ * content/en/docs/reference/access-authn-authz/kubelet-tls-bootstrapping.md, "Authorize kubelet to create
+ * CSR" and "Approval"; the roles are bootstrap policy since v1.8) and kube-proxy's.
+ */
+export const BUILT_IN_CLUSTER_ROLES = [
+  'system:node-bootstrapper',
+  'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
+  'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
+  'system:node-proxier',
+];
+
+/**
+ * Workers join by TLS bootstrap: a bootstrap token (group BOOTSTRAP_GROUP) may ask for a node client
+ * certificate, which the controller manager's approver signs off; nodes renew their own. kube-proxy runs
+ * with its node's credential (nothing shared between nodes), so nodes get the proxier role.
+ */
+function tlsBootstrap(): Manifest[] {
+  const bind = (name: string, role: string, group: string): Manifest => ({
+    apiVersion: RBAC,
+    kind: 'ClusterRoleBinding',
+    metadata: { name, labels: labels() },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
+  });
+  return [
+    bind('hardway:kubelet-bootstrap', 'system:node-bootstrapper', BOOTSTRAP_GROUP),
+    bind('hardway:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', BOOTSTRAP_GROUP),
+    bind('hardway:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', 'system:nodes'),
+    bind('hardway:node-proxier', 'system:node-proxier', 'system:nodes'),
+  ];
+}
+
 /** Every addon object, in an order that applies cleanly (roles before bindings, config before workloads). */
 export function renderAddons(o: AddonOptions): Manifest[] {
-  return [...apiServerToKubelet(), ...flannel(), ...coreDNS(o)];
+  return [...apiServerToKubelet(), ...flannel(), ...tlsBootstrap(), ...coreDNS(o)];
 }

@@ -8,6 +8,7 @@ import type { PkiContext } from '../pki/certs.ts';
 import type { MachineIdentity } from '../pki/profiles.ts';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
 import { PREFERRED_PROVIDER } from '../pki/encryption.ts';
+import { newBootstrapToken, tokenString, type BootstrapToken } from '../pki/bootstrap-token.ts';
 
 export interface ClusterDescription {
   etcd: EtcdCluster;
@@ -21,7 +22,12 @@ export interface RenderContext extends PkiContext {
 
 const identity = (name: string, zone: string): MachineIdentity => ({ name, address: `${name}.${zone}` });
 
-export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pins?: PinnedDigests } = {}): { pki: ClusterPki; nodes: RenderedNode[] } {
+/**
+ * tokens: the workers' bootstrap tokens, which must exist in the cluster (kube-system Secrets) before the
+ * workers boot; the operator makes them itself.
+ */
+export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pins?: PinnedDigests } = {}): { pki: ClusterPki; nodes: RenderedNode[]; tokens: BootstrapToken[] } {
+  const tokens: BootstrapToken[] = [];
   const { etcd, controlPlane: cp } = d;
   const etcdMembers = Array.from({ length: etcd.spec.replicas }, () => identity(dropletName(etcd.metadata.name, 'EtcdCluster', ctx.randomBytes(5)), etcd.spec.dns.zone));
   const cpNodes = Array.from({ length: cp.spec.replicas }, () => identity(dropletName(cp.metadata.name, 'ControlPlane', ctx.randomBytes(5)), cp.spec.dns.zone));
@@ -99,8 +105,7 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pi
         apiServer: endpoint,
         clusterName: cp.metadata.name,
         caCert: pki.kubernetesCA.cert,
-        kubelet: k[`kubelet-${id.name}`]!,
-        kubeProxy: k['kube-proxy']!,
+        bootstrapToken: tokenString(tokens[tokens.push(newBootstrapToken(id.name, ctx.now, ctx.randomBytes)) - 1]!),
         network,
         nodeLabels: pool.spec.nodeLabels,
         nodeTaints: pool.spec.nodeTaints,
@@ -108,5 +113,5 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pi
       }),
     );
   }
-  return { pki, nodes };
+  return { pki, nodes, tokens };
 }

@@ -8,6 +8,11 @@ export interface KubeletOptions {
   clusterDomain: string;
   certDir: string;
   taints?: { key: string; value?: string; effect: string }[];
+  /**
+   * TLS bootstrap (workers): kubelet asks for its client and serving certificates and renews them
+   * (rotateCertificates, serverTLSBootstrap); otherwise the operator's certificate serves.
+   */
+  bootstrap?: boolean;
 }
 
 export function kubeletConfig(o: KubeletOptions): string {
@@ -21,10 +26,9 @@ export function kubeletConfig(o: KubeletOptions): string {
     clusterDomain: o.clusterDomain,
     containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
     resolvConf: '/run/systemd/resolve/resolv.conf',
-    tlsCertFile: `${o.certDir}/kubelet.crt`,
-    tlsPrivateKeyFile: `${o.certDir}/kubelet.key`,
-    rotateCertificates: false,
-    serverTLSBootstrap: false,
+    ...(o.bootstrap ? {} : { tlsCertFile: `${o.certDir}/kubelet.crt`, tlsPrivateKeyFile: `${o.certDir}/kubelet.key` }),
+    rotateCertificates: !!o.bootstrap,
+    serverTLSBootstrap: !!o.bootstrap,
     ...(o.taints?.length ? { registerWithTaints: o.taints } : {}),
   });
 }

@@ -7,6 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
 import { renderCluster } from './cluster.ts';
 import { METADATA_BLOCK_UNIT, METADATA_BLOCK_SCRIPT } from './units.ts';
+import { RELEASES } from './manifest.ts';
+import { BOOTSTRAP_TOKEN_TTL_MS } from '../pki/bootstrap-token.ts';
 import type { CertBundle } from '../pki/certs.ts';
 import { repoRoot } from '../../test/helpers/samples.ts';
 import { sampleCluster, realRenderContext } from '../../test/helpers/cluster.ts';
@@ -55,8 +57,7 @@ const fixed: Record<string, () => RenderedNode> = {
       apiServer: 'https://api.demo.example.com:6443',
       clusterName: 'demo',
       caCert: pem('CERTIFICATE kubernetes-ca'),
-      kubelet: bundle('kubelet'),
-      kubeProxy: bundle('kube-proxy'),
+      bootstrapToken: 'abcdef.0123456789abcdef',
       network,
       nodeLabels: { 'node.kubernetes.io/pool': 'general' },
       nodeTaints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }],
@@ -154,4 +155,26 @@ test('Kubernetes nodes close the metadata service to pods before containerd or k
     }
   }
   assert.ok(!fixed.etcd!().files.some((f) => f.path === METADATA_BLOCK_SCRIPT), 'etcd members run no pods');
+});
+
+test('workers, at every supported minor: no private key in user-data, only a bootstrap token; kubelet asks for and renews its certificates; kube-proxy uses its node’s', () => {
+  const { nodes, tokens } = renderCluster(sampleCluster(), realRenderContext());
+  const sampleWorker = nodes.find((n) => n.role === 'worker')!;
+  const perMinor = Object.keys(RELEASES).map((minor) =>
+    renderWorker({ node: { name: 'demo-general-worker-aaaaa', address: 'demo-general-worker-aaaaa.example.com' }, version: `v${minor}.0`, apiServer: 'https://api.demo.example.com:6443', clusterName: 'demo', caCert: pem('CERTIFICATE kubernetes-ca'), bootstrapToken: 'abcdef.0123456789abcdef', network }),
+  );
+  for (const w of [...nodes.filter((n) => n.role === 'worker'), ...perMinor]) {
+    assert.ok(!/PRIVATE KEY/.test(w.userData), `${w.name}: no private key`);
+    assert.equal([...w.userData.matchAll(/token: [a-z0-9]{6}\.[a-z0-9]{16}/g)].length, 1, `${w.name}: exactly one bootstrap token`);
+    const cfg = parse(w.files.find((f) => f.path === '/var/lib/kubelet/config.yaml')!.content);
+    assert.equal(cfg.rotateCertificates, true);
+    assert.equal(cfg.serverTLSBootstrap, true);
+    assert.equal(cfg.tlsCertFile, undefined, 'no operator-made serving certificate');
+    const proxy = parse(w.files.find((f) => f.path === '/var/lib/kube-proxy/kubeconfig')!.content);
+    assert.equal(proxy.users[0].user['client-certificate'], '/var/lib/kubelet/pki/kubelet-client-current.pem', 'kube-proxy: the node’s own, rotated credential');
+  }
+  assert.ok(sampleWorker.userData.includes(tokens.find((t) => t.machine === sampleWorker.name)!.secret));
+  // Every token made expires within the TTL.
+  const now = Date.now();
+  for (const t of tokens) assert.ok(t.expiresAt.getTime() - now <= BOOTSTRAP_TOKEN_TTL_MS, `${t.machine}: expires within ${BOOTSTRAP_TOKEN_TTL_MS / 60_000} min`);
 });

@@ -141,6 +141,8 @@ export interface NetworkSettings {
 const K = '/var/lib/kubernetes';
 const KUBELET = '/var/lib/kubelet';
 const PROXY = '/var/lib/kube-proxy';
+/** Where kubelet keeps its current client certificate and key, one file (kubelet --cert-dir default). */
+const KUBELET_CLIENT_PEM = `${KUBELET}/pki/kubelet-client-current.pem`;
 
 interface NodeCommon {
   node: MachineIdentity;
@@ -149,8 +151,11 @@ interface NodeCommon {
   apiServer: string;
   clusterName: string;
   caCert: string;
-  kubelet: CertBundle;
-  kubeProxy: CertBundle;
+  /**
+   * How kubelet and kube-proxy authenticate: certificates made by the operator (control-plane nodes), or a
+   * bootstrap token with which kubelet asks for its own (workers; kube-proxy then uses the kubelet's).
+   */
+  identity: { kind: 'certificates'; kubelet: CertBundle; kubeProxy: CertBundle } | { kind: 'bootstrap'; token: string };
   network: NetworkSettings;
   nodeLabels?: Record<string, string>;
   nodeTaints?: { key: string; value?: string; effect: string }[];
@@ -172,19 +177,34 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
     publicFile('/etc/cni/net.d/10-flannel.conflist', cniConfig),
     publicFile('/etc/kube-flannel/net-conf.json', flannelNetConf(c.network.podCIDR)),
     publicFile(`${KUBELET}/pki/ca.crt`, c.caCert),
-    publicFile(`${KUBELET}/pki/kubelet.crt`, c.kubelet.cert),
-    secretFile(`${KUBELET}/pki/kubelet.key`, c.kubelet.key),
-    secretFile(`${KUBELET}/kubeconfig`, fileKubeconfig(c.clusterName, `system:node:${c.node.name}`, c.apiServer, `${KUBELET}/pki`, 'kubelet')),
+    ...(c.identity.kind === 'certificates'
+      ? [
+          publicFile(`${KUBELET}/pki/kubelet.crt`, c.identity.kubelet.cert),
+          secretFile(`${KUBELET}/pki/kubelet.key`, c.identity.kubelet.key),
+          secretFile(`${KUBELET}/kubeconfig`, fileKubeconfig(c.clusterName, `system:node:${c.node.name}`, c.apiServer, `${KUBELET}/pki`, 'kubelet')),
+          publicFile(`${PROXY}/ca.crt`, c.caCert),
+          publicFile(`${PROXY}/kube-proxy.crt`, c.identity.kubeProxy.cert),
+          secretFile(`${PROXY}/kube-proxy.key`, c.identity.kubeProxy.key),
+          secretFile(`${PROXY}/kubeconfig`, fileKubeconfig(c.clusterName, 'system:kube-proxy', c.apiServer, PROXY, 'kube-proxy')),
+        ]
+      : [
+          // kubelet writes ${KUBELET}/kubeconfig itself once its certificate is issued.
+          secretFile(`${KUBELET}/bootstrap-kubeconfig`, renderKubeconfig({ cluster: c.clusterName, user: 'kubelet-bootstrap', server: c.apiServer, credentials: { kind: 'token', caFile: `${KUBELET}/pki/ca.crt`, token: c.identity.token } })),
+          // The node's own credential, which kubelet keeps current (rotation): nothing shared between nodes.
+          secretFile(
+            `${PROXY}/kubeconfig`,
+            renderKubeconfig({ cluster: c.clusterName, user: `system:node:${c.node.name}`, server: c.apiServer, credentials: { kind: 'files', caFile: `${KUBELET}/pki/ca.crt`, certFile: KUBELET_CLIENT_PEM, keyFile: KUBELET_CLIENT_PEM } }),
+          ),
+        ]),
     publicFile(
       `${KUBELET}/config.yaml`,
-      kubeletConfig({ nodeName: c.node.name, clusterDNS: c.network.clusterDNS, clusterDomain: c.network.clusterDomain, certDir: `${KUBELET}/pki`, taints: c.nodeTaints }),
+      kubeletConfig({ nodeName: c.node.name, clusterDNS: c.network.clusterDNS, clusterDomain: c.network.clusterDomain, certDir: `${KUBELET}/pki`, taints: c.nodeTaints, bootstrap: c.identity.kind === 'bootstrap' }),
     ),
-    publicFile(`${PROXY}/ca.crt`, c.caCert),
-    publicFile(`${PROXY}/kube-proxy.crt`, c.kubeProxy.cert),
-    secretFile(`${PROXY}/kube-proxy.key`, c.kubeProxy.key),
-    secretFile(`${PROXY}/kubeconfig`, fileKubeconfig(c.clusterName, 'system:kube-proxy', c.apiServer, PROXY, 'kube-proxy')),
     publicFile(`${PROXY}/config.yaml`, kubeProxyConfig({ kubeconfig: `${PROXY}/kubeconfig`, clusterCIDR: c.network.podCIDR })),
   ];
+  const bootstrap = c.identity.kind === 'bootstrap';
+  // Started before kubelet has its certificate, they would fail and be restarted until it has: wait instead.
+  const waitFor = (file: string) => ({ ExecStartPre: `/bin/sh -c 'until [ -s ${file} ]; do sleep 1; done'`, TimeoutStartSec: '900' });
   const labels = Object.entries(c.nodeLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   const units: ServiceUnit[] = [
     {
@@ -203,6 +223,7 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
       exec: '/usr/local/bin/kubelet',
       args: [
         `--config=${KUBELET}/config.yaml`,
+        ...(bootstrap ? [`--bootstrap-kubeconfig=${KUBELET}/bootstrap-kubeconfig`] : []),
         `--kubeconfig=${KUBELET}/kubeconfig`,
         `--hostname-override=${c.node.name}`,
         '--node-ip=${PRIVATE_IPV4}',
@@ -216,6 +237,7 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
       description: 'Kubernetes kube-proxy',
       exec: '/usr/local/bin/kube-proxy',
       args: [`--config=${PROXY}/config.yaml`, `--hostname-override=${c.node.name}`],
+      ...(bootstrap ? { service: waitFor(KUBELET_CLIENT_PEM) } : {}),
     },
     {
       name: 'flanneld.service',
@@ -224,6 +246,7 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
       args: ['--kube-subnet-mgr', `--kubeconfig-file=${KUBELET}/kubeconfig`, '--iface=${PRIVATE_IPV4}', '--ip-masq', '--net-config-path=/etc/kube-flannel/net-conf.json'],
       environment: { NODE_NAME: c.node.name },
       after: ['kubelet.service'],
+      ...(bootstrap ? { service: waitFor(`${KUBELET}/kubeconfig`) } : {}),
     },
   ];
   return { files, units };
@@ -231,15 +254,20 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
 
 const NODE_PREPARE = ['modprobe overlay', 'modprobe br_netfilter', 'sysctl --system >/dev/null', 'swapoff -a', 'install -d /opt/cni/bin /var/log/kubernetes'];
 
-export type WorkerBootstrap = NodeCommon;
+export type WorkerBootstrap = Omit<NodeCommon, 'identity'> & {
+  /** "<id>.<secret>": kubelet's only credential until its own certificate is issued. */
+  bootstrapToken: string;
+};
 
 export function renderWorker(w: WorkerBootstrap): RenderedNode {
-  const { files, units } = nodeParts(w);
+  const { files, units } = nodeParts({ ...w, identity: { kind: 'bootstrap', token: w.bootstrapToken } });
   const install = renderInstallScript({ artifacts: nodeArtifacts(w.version, 'worker', w.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, METADATA_BLOCK_UNIT, ...units.map((u) => u.name)] });
   return finish('worker', w.node.name, files, units, install);
 }
 
-export interface ControlPlaneBootstrap extends Omit<NodeCommon, 'caCert'> {
+export interface ControlPlaneBootstrap extends Omit<NodeCommon, 'caCert' | 'identity'> {
+  kubelet: CertBundle;
+  kubeProxy: CertBundle;
   /** The Kubernetes CA with its key: controller-manager signs with it. */
   ca: CertBundle;
   etcdCA: string;
@@ -267,6 +295,7 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
   const { files: nodeFiles, units: nodeUnits } = nodeParts({
     ...cp,
     caCert: cp.ca.cert,
+    identity: { kind: 'certificates', kubelet: cp.kubelet, kubeProxy: cp.kubeProxy },
     apiServer: local,
     nodeTaints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }, ...(cp.nodeTaints ?? [])],
   });
@@ -307,6 +336,8 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         '--allow-privileged=true',
         '--authorization-mode=Node,RBAC',
         '--enable-admission-plugins=NodeRestriction',
+        // Workers join with bootstrap tokens (kube-system Secrets the operator makes and deletes).
+        '--enable-bootstrap-token-auth=true',
         `--client-ca-file=${K}/ca.crt`,
         `--tls-cert-file=${K}/apiserver.crt`,
         `--tls-private-key-file=${K}/apiserver.key`,
@@ -357,6 +388,9 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         `--root-ca-file=${K}/ca.crt`,
         `--service-account-private-key-file=${K}/service-account.key`,
         '--use-service-account-credentials=true',
+        // Every default controller (CSR approval and signing among them) and the two bootstrap-token ones
+        // that are off by default: tokencleaner deletes expired tokens (kubeadm runs the same list).
+        '--controllers=*,bootstrapsigner,tokencleaner',
         '--leader-elect=true',
       ],
       after: ['kube-apiserver.service'],

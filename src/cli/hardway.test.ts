@@ -23,10 +23,14 @@ test('render prints every machine with its size, and writes 0600 files with --ou
     assert.equal(rows.filter((r) => / etcd /.test(r)).length, 3);
     assert.ok(rows.every((r) => /\d+%$/.test(r)), 'each row ends with its share of 64 KiB');
     const files = readdirSync(dir);
-    assert.equal(files.length, 8);
-    for (const f of files) {
-      assert.equal(statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
-      assert.ok(readFileSync(path.join(dir, f), 'utf8').startsWith('#cloud-config\n'));
+    assert.equal(files.length, 9, 'one per machine, and the workers\' bootstrap tokens');
+    for (const f of files) assert.equal(statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
+    for (const f of files.filter((x) => x !== 'bootstrap-tokens.yaml')) assert.ok(readFileSync(path.join(dir, f), 'utf8').startsWith('#cloud-config\n'));
+    // Each worker's token is one of the Secrets to apply.
+    const tokens = readFileSync(path.join(dir, 'bootstrap-tokens.yaml'), 'utf8');
+    for (const f of files.filter((x) => x.includes('-worker-'))) {
+      const [, id, secret] = /token: ([a-z0-9]{6})\.([a-z0-9]{16})/.exec(readFileSync(path.join(dir, f), 'utf8'))!;
+      assert.match(tokens, new RegExp(`token-id: ${id}\\n\\s+token-secret: ${secret}`), f);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

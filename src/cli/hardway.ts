@@ -5,7 +5,9 @@ import { readFileSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'n
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { validateObject, formatProblems, type EtcdCluster, type ControlPlane, type WorkerPool, API_VERSION } from '../api/v1alpha1/index.ts';
+import { stringify } from 'yaml';
 import { renderCluster } from '../bootstrap/cluster.ts';
+import { BOOTSTRAP_GROUP, BOOTSTRAP_TOKEN_TTL_MS } from '../pki/bootstrap-token.ts';
 import { defaultPkiContext } from '../pki/cluster.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -88,7 +90,7 @@ function render(argv: string[], io: Output): number {
     return 1;
   }
 
-  const { nodes } = renderCluster({ etcd: etcd[0]!, controlPlane: cp, workerPools: pools }, { ...defaultPkiContext(), randomBytes: (n) => randomBytes(n) });
+  const { nodes, tokens } = renderCluster({ etcd: etcd[0]!, controlPlane: cp, workerPools: pools }, { ...defaultPkiContext(), randomBytes: (n) => randomBytes(n) });
   if (out) mkdirSync(out, { recursive: true });
   const width = Math.max(...nodes.map((n) => n.name.length));
   let over = false;
@@ -100,6 +102,20 @@ function render(argv: string[], io: Output): number {
     // User-data holds private keys: readable by the owner only.
     if (out) writeFileSync(path.join(out, `${n.name}.yaml`), n.userData, { mode: 0o600 });
   }
-  if (out) io.log(`wrote ${nodes.length} files to ${out} (mode 0600: they contain private keys)`);
+  if (out && tokens.length) {
+    // Workers join with bootstrap tokens, which must be in the cluster before they boot (the operator
+    // makes its own); here they are manifests to apply to the new cluster's kube-system.
+    const manifests = tokens.map((t) =>
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `bootstrap-token-${t.id}`, namespace: 'kube-system' },
+        type: 'bootstrap.kubernetes.io/token',
+        stringData: { 'token-id': t.id, 'token-secret': t.secret, expiration: t.expiresAt.toISOString(), 'usage-bootstrap-authentication': 'true', 'auth-extra-groups': BOOTSTRAP_GROUP },
+      }),
+    );
+    writeFileSync(path.join(out, 'bootstrap-tokens.yaml'), manifests.join('---\n'), { mode: 0o600 });
+  }
+  if (out) io.log(`wrote ${nodes.length} files to ${out} (mode 0600: they contain private keys)${tokens.length ? `, and bootstrap-tokens.yaml: the workers' join tokens, to apply to the new cluster (they expire in ${BOOTSTRAP_TOKEN_TTL_MS / 60_000} minutes)` : ''}`);
   return over ? 1 : 0;
 }

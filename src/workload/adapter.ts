@@ -5,11 +5,14 @@ import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { createHash } from 'node:crypto';
-import { WorkloadError, type EvictionResult, type Manifest, type WorkloadCluster, type WorkloadConnector, type WorkloadNode, type WorkloadTarget } from './port.ts';
+import { WorkloadError, type BootstrapTokenSpec, type CertificateRequest, type EvictionResult, type Manifest, type WorkloadCluster, type WorkloadConnector, type WorkloadNode, type WorkloadTarget } from './port.ts';
 
 export const FIELD_MANAGER = 'hardway';
 export const DRAIN_STARTED_ANNOTATION = 'hardway.dev/drain-started';
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+/** On bootstrap token Secrets: the droplet the token was made for. */
+export const MACHINE_LABEL = 'hardway.dev/machine';
+const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 
 export interface HttpsWorkloadOptions {
   /** Per-request socket timeout; default 5000 ms. */
@@ -235,6 +238,54 @@ export class HttpsWorkloadCluster implements WorkloadCluster {
       a = await this.send('evictPods', 'POST', path, body(this.evictionVersion));
     }
     return a;
+  }
+
+  async createBootstrapToken(t: BootstrapTokenSpec): Promise<void> {
+    const a = await this.send('createBootstrapToken', 'POST', '/api/v1/namespaces/kube-system/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `bootstrap-token-${t.id}`, namespace: 'kube-system', labels: { [MACHINE_LABEL]: t.machine, 'app.kubernetes.io/managed-by': FIELD_MANAGER } },
+      type: 'bootstrap.kubernetes.io/token',
+      stringData: {
+        description: `hardway: join of ${t.machine}`,
+        'token-id': t.id,
+        'token-secret': t.secret,
+        expiration: t.expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        'usage-bootstrap-authentication': 'true',
+        'auth-extra-groups': t.groups.join(','),
+      },
+    });
+    if (a.status === 409 || (a.status >= 200 && a.status <= 299)) return;
+    throw new WorkloadError('createBootstrapToken', a.status, `POST bootstrap token for ${t.machine}: ${reasonOf(a)}`);
+  }
+
+  async deleteBootstrapTokens(machine: string): Promise<void> {
+    const q = new URLSearchParams({ labelSelector: `${MACHINE_LABEL}=${machine}`, fieldSelector: 'type=bootstrap.kubernetes.io/token' });
+    for (const s of await this.list('deleteBootstrapTokens', `/api/v1/namespaces/kube-system/secrets`, Object.fromEntries(q))) {
+      const a = await this.send('deleteBootstrapTokens', 'DELETE', `/api/v1/namespaces/kube-system/secrets/${encodeURIComponent(s.metadata.name)}`);
+      if (a.status !== 404 && (a.status < 200 || a.status > 299)) throw new WorkloadError('deleteBootstrapTokens', a.status, `DELETE ${s.metadata.name}: ${reasonOf(a)}`);
+    }
+  }
+
+  async listCertificateRequests(): Promise<CertificateRequest[]> {
+    return (await this.list('listCertificateRequests', CSR_PATH)).map((c) => ({
+      name: String(c.metadata?.name),
+      signerName: String(c.spec?.signerName ?? ''),
+      username: String(c.spec?.username ?? ''),
+      groups: (c.spec?.groups ?? []) as string[],
+      usages: (c.spec?.usages ?? []) as string[],
+      request: Buffer.from(String(c.spec?.request ?? ''), 'base64').toString('utf8'),
+      decided: ((c.status?.conditions ?? []) as Json[]).some((x) => ['Approved', 'Denied', 'Failed'].includes(x.type)),
+    }));
+  }
+
+  async approveCertificateRequest(name: string, message: string): Promise<void> {
+    const path = `${CSR_PATH}/${encodeURIComponent(name)}`;
+    const csr = await this.call('approveCertificateRequest', 'GET', path);
+    const conditions = (csr.status?.conditions ?? []) as Json[];
+    if (conditions.some((x) => x.type === 'Approved')) return;
+    const body = { ...csr, status: { ...csr.status, conditions: [...conditions, { type: 'Approved', status: 'True', reason: 'HardwayApproved', message }] } };
+    await this.call('approveCertificateRequest', 'PUT', `${path}/approval`, body);
   }
 
   async reencryptSecrets(): Promise<number> {

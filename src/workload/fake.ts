@@ -2,10 +2,10 @@
 // API server: the same kinds accepted by apply, the same drain rules (mirror, DaemonSet and finished pods
 // are neither evicted nor waited for; terminating pods are waited for), 404 on a missing node for cordon,
 // readyz that answers {ok:false} instead of throwing. Pods are named "namespace/name" in results.
-import { WorkloadError, type EvictionResult, type Manifest, type WorkloadCluster, type WorkloadConnector, type WorkloadNode, type WorkloadTarget } from './port.ts';
+import { WorkloadError, type BootstrapTokenSpec, type CertificateRequest, type EvictionResult, type Manifest, type WorkloadCluster, type WorkloadConnector, type WorkloadNode, type WorkloadTarget } from './port.ts';
 import { manifestPath } from './adapter.ts';
 
-export type WorkloadOperation = 'readyz' | 'apply' | 'listNodes' | 'cordon' | 'evictPods' | 'deleteNode' | 'reencryptSecrets';
+export type WorkloadOperation = 'readyz' | 'apply' | 'listNodes' | 'cordon' | 'evictPods' | 'deleteNode' | 'reencryptSecrets' | 'createBootstrapToken' | 'deleteBootstrapTokens' | 'listCertificateRequests' | 'approveCertificateRequest';
 
 export interface FakePod {
   namespace: string;
@@ -160,6 +160,35 @@ export class FakeWorkloadCluster implements WorkloadCluster {
       else this.podsByKey.delete(key(p.namespace, p.name));
     }
     return { remaining: drained().map((p) => key(p.namespace, p.name)).sort(), blocked: blocked.sort() };
+  }
+
+  /** Bootstrap tokens by id, as createBootstrapToken stored them. */
+  readonly tokens = new Map<string, BootstrapTokenSpec>();
+  /** CertificateSigningRequests by name; approved ones are listed in `approved`. */
+  readonly certificateRequests = new Map<string, CertificateRequest>();
+  readonly approved: string[] = [];
+
+  async createBootstrapToken(t: BootstrapTokenSpec): Promise<void> {
+    this.enter('createBootstrapToken');
+    if (!this.tokens.has(t.id)) this.tokens.set(t.id, { ...t });
+  }
+
+  async deleteBootstrapTokens(machine: string): Promise<void> {
+    this.enter('deleteBootstrapTokens');
+    for (const [id, t] of this.tokens) if (t.machine === machine) this.tokens.delete(id);
+  }
+
+  async listCertificateRequests(): Promise<CertificateRequest[]> {
+    this.enter('listCertificateRequests');
+    return [...this.certificateRequests.values()].map((c) => ({ ...c }));
+  }
+
+  async approveCertificateRequest(name: string): Promise<void> {
+    this.enter('approveCertificateRequest');
+    const c = this.certificateRequests.get(name);
+    if (!c) throw new WorkloadError('approveCertificateRequest', 404, `certificatesigningrequests "${name}" not found`);
+    if (!c.decided) this.approved.push(name);
+    c.decided = true;
   }
 
   /** Secrets in the cluster, for reencryptSecrets' count. */

@@ -44,6 +44,28 @@ export interface EvictionResult {
   blocked: string[];
 }
 
+/** A CertificateSigningRequest as the operator reads it. */
+export interface CertificateRequest {
+  name: string;
+  signerName: string;
+  username: string;
+  groups: string[];
+  usages: string[];
+  /** The PKCS#10 request, PEM. */
+  request: string;
+  /** Approved, Denied or Failed condition present; none: pending. */
+  decided: boolean;
+}
+
+/** A bootstrap token to put into the cluster (src/pki/bootstrap-token.ts). */
+export interface BootstrapTokenSpec {
+  id: string;
+  secret: string;
+  expiresAt: Date;
+  machine: string;
+  groups: string[];
+}
+
 export interface WorkloadCluster {
   /** The API's /readyz: whether it answers at all, and why not. */
   readyz(): Promise<{ ok: boolean; message?: string }>;
@@ -59,6 +81,14 @@ export interface WorkloadCluster {
    * writes (the documented way to re-encrypt). Returns how many were rewritten.
    */
   reencryptSecrets(): Promise<number>;
+  /** Creates the token's Secret in kube-system (kept if it exists). Idempotent. */
+  createBootstrapToken(t: BootstrapTokenSpec): Promise<void>;
+  /** Deletes every bootstrap token made for the machine; none is success. */
+  deleteBootstrapTokens(machine: string): Promise<void>;
+  /** Every CertificateSigningRequest. */
+  listCertificateRequests(): Promise<CertificateRequest[]>;
+  /** Adds the Approved condition (certificates.k8s.io/v1 approval subresource). */
+  approveCertificateRequest(name: string, message: string): Promise<void>;
   /** Deletes the Node object; already gone is success. */
   deleteNode(name: string): Promise<void>;
 }

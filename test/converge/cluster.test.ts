@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { opensslCsr } from '../helpers/csr.ts';
 import { parse } from 'yaml';
 import { ControlPlanes, WorkerPools, Secrets, EtcdClusters, Events } from '../../src/kube/resources.ts';
 import { parseEncryptionState, encryptionConfigId } from '../../src/pki/encryption.ts';
@@ -348,7 +349,7 @@ test('LoadBalancer mode: a load balancer on the control-plane tag, the endpoint 
   }
 });
 
-test('certificates never silently expire: nodes are replaced before a third of their life is left, the admin certificate renewed at half-life', { timeout: 120_000 }, async () => {
+test('certificates never silently expire: control-plane nodes are replaced before a third of their life is left (workers renew their own), the admin certificate renewed at half-life', { timeout: 120_000 }, async () => {
   const h = await kubeHarness();
   try {
     await h.kube.create(ControlPlanes, h.controlPlane(1));
@@ -361,7 +362,9 @@ test('certificates never silently expire: nodes are replaced before a third of t
     h.advance(250 * 86_400_000); // 250 of 365 days: less than a third left
     await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { metadata: { annotations: { poke: '1' } } });
     await h.kube.mergePatch(WorkerPools, { namespace: 'ns', name: 'pool' }, { metadata: { annotations: { poke: '1' } } });
-    await h.until('replaced', () => !h.droplets('demo-cp-').some((d) => d.name === oldCp) && !h.droplets('pool-worker-').some((d) => d.name === oldWorker) && h.ready('ControlPlane', 'demo')() && h.ready('WorkerPool', 'pool')(), 90_000);
+    await h.until('replaced', () => !h.droplets('demo-cp-').some((d) => d.name === oldCp) && h.ready('ControlPlane', 'demo')() && h.ready('WorkerPool', 'pool')(), 90_000);
+    // A worker's kubelet holds certificates it asked for and renews (TLS bootstrap): nothing to replace it for.
+    assert.ok(h.droplets('pool-worker-').some((d) => d.name === oldWorker), 'the worker stays');
     assert.notEqual((await secretData(h, 'demo-kubeconfig')).value, kubeconfig, 'the admin kubeconfig carries a new certificate');
     const after = h.get('ControlPlane', 'demo')!.status!.certificates as { earliestExpiry: string };
     assert.ok(Date.parse(after.earliestExpiry) > Date.parse(expiry.earliestExpiry) + 200 * 86_400_000, `${expiry.earliestExpiry} → ${after.earliestExpiry}`);
@@ -568,5 +571,38 @@ test('encryption key rotation: three rolls, no node ever next to one that cannot
     assert.equal(g.api.calls.filter((c) => c === 'reencryptSecrets').length, 1);
   } finally {
     await g.stop();
+  }
+});
+
+test('workers join by bootstrap token: no key in their user-data, the token deleted once the Node is there, serving certificates approved only for a node’s own names', { timeout: 120_000 }, async () => {
+  const h = await kubeHarness();
+  try {
+    await h.kube.create(ControlPlanes, h.controlPlane(1));
+    await h.kube.create(WorkerPools, h.workerPool('demo-general', 2));
+    await h.until('pool Ready', h.ready('WorkerPool', 'demo-general'));
+    const workers = h.droplets('demo-general-worker-');
+    for (const d of workers) {
+      assert.ok(!d.userData!.includes('PRIVATE KEY'), `${d.name}: no private key`);
+      assert.match(d.userData!, /token: [a-z0-9]{6}\.[a-z0-9]{16}/, `${d.name}: a bootstrap token`);
+    }
+    assert.equal(h.api.calls.filter((c) => c === 'createBootstrapToken').length, 2);
+    await h.until('tokens deleted after the join', () => h.api.tokens.size === 0);
+
+    // kubelet asks for its serving certificate: its own names are approved, another node's are not.
+    const [w] = workers;
+    const request = (san: string) => opensslCsr(`/O=system:nodes/CN=system:node:${w!.name}`, san);
+    const csr = (name: string, san: string) => ({ name, signerName: 'kubernetes.io/kubelet-serving', username: `system:node:${w!.name}`, groups: ['system:nodes'], usages: ['digital signature', 'key encipherment', 'server auth'], request: request(san), decided: false });
+    h.api.certificateRequests.set('csr-own', csr('csr-own', `DNS:${w!.name},IP:${w!.privateIp}`));
+    h.api.certificateRequests.set('csr-other', csr('csr-other', `DNS:${workers[1]!.name},IP:${workers[1]!.privateIp}`));
+    await h.kube.mergePatch(WorkerPools, { namespace: 'ns', name: 'demo-general' }, { metadata: { annotations: { poke: '1' } } });
+    await h.until('own approved', () => h.api.approved.includes('csr-own'));
+    const refused = await h.until('refusal logged', () => h.lines.find((l) => l.msg === 'kubelet serving certificate request not approved'));
+    assert.equal(refused.csr, 'csr-other');
+    assert.match(String(refused.why), /names not of/);
+    const events = (await h.kube.list<Obj & { reason: string; message: string }>(Events, { namespace: 'ns' })).items.filter((e) => e.reason === 'CertificateRequestNotApproved');
+    assert.match(events[0]?.message ?? '', /csr-other .*names not of/);
+    assert.ok(!h.api.approved.includes('csr-other'));
+  } finally {
+    await h.stop();
   }
 });

@@ -177,6 +177,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     '--enable-admission-plugins=NamespaceLifecycle',
     '--disable-admission-plugins=ServiceAccount',
     '--endpoint-reconciler-type=none',
+    // Bootstrap tokens, as the control planes the operator builds accept them (workers join with one).
+    '--enable-bootstrap-token-auth=true',
     ...(opts.encryptionConfig ? [`--encryption-provider-config=${opts.encryptionConfig}`] : []),
   ];
   let api: Proc | undefined;

@@ -298,8 +298,24 @@ export class KubeNode {
       });
     }
     if (this.unit('kube-proxy.service')) {
-      await this.startStandIn('kube-proxy', () => startKubeProxy(this.agentEnv('kube-proxy'), args('kube-proxy.service')));
+      // A unit that waits for a file first (ExecStartPre `until [ -s FILE ]`: kubelet's certificate under
+      // TLS bootstrap) starts once the file is there; the node's start does not wait for it.
+      const waitsFor = /^ExecStartPre=.*until \[ -s (\S+) \]/m.exec(this.unit('kube-proxy.service')!)?.[1];
+      const start = () => this.startStandIn('kube-proxy', () => startKubeProxy(this.agentEnv('kube-proxy'), args('kube-proxy.service')));
+      if (!waitsFor || existsSync(this.onDisk(waitsFor))) await start();
+      else {
+        this.component('kube-proxy');
+        this.note('kube-proxy', `waiting for ${waitsFor}`);
+        this.whenWritten(waitsFor, () => void start());
+      }
     }
+  }
+
+  private readonly fileWaiters: { file: string; then: () => void }[] = [];
+
+  /** Runs `then` once a stand-in writes `file` (node path). */
+  private whenWritten(file: string, then: () => void) {
+    this.fileWaiters.push({ file, then });
   }
 
   private agentEnv(component: string): AgentEnv {
@@ -308,6 +324,15 @@ export class KubeNode {
       privateIp: this.env.privateIp,
       publicIp: this.env.publicIp,
       read: this.read,
+      write: (file, content, mode) => {
+        const target = this.onDisk(file);
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, content, { mode });
+        for (const w of this.fileWaiters.filter((x) => this.onDisk(x.file) === target)) {
+          this.fileWaiters.splice(this.fileWaiters.indexOf(w), 1);
+          w.then();
+        }
+      },
       resolve: (h) => this.env.resolve(h),
       note: (m) => this.note(component, m),
       timing: this.env.timing,

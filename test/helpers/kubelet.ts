@@ -8,7 +8,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { checkServerIdentity, createSecureContext, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { generateKey } from '../../src/pki/x509.ts';
+import { opensslCsr } from './csr.ts';
 import { guard } from './tcp-proxy.ts';
 
 /** What a simulated component knows about its node. */
@@ -18,6 +20,8 @@ export interface AgentEnv {
   publicIp?: string;
   /** A file of the node by its path on the node (or already under the node's root); Go-style errors. */
   read(file: string): string;
+  /** Writes a file of the node (by its path on the node), as the kubelet writes its kubeconfig and certificates. */
+  write(file: string, content: string, mode: number): void;
   /** A records of the fake zone. */
   resolve(host: string): string[];
   note(message: string): void;
@@ -69,27 +73,25 @@ export interface Kubeconfig {
   /** The name the server's certificate must carry (tls-server-name, else the server's host). */
   serverName: string;
   ca: string;
-  cert: string;
-  key: string;
+  /** A client certificate and key, or a bearer token (a bootstrap kubeconfig). */
+  cert?: string;
+  key?: string;
+  token?: string;
 }
 
 /** Reads a kubeconfig and the files it names, failing as client-go does when one is missing. */
 export function loadKubeconfig(env: AgentEnv, file: string): Kubeconfig {
   const doc = parse(env.read(file)) as {
     clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string; 'tls-server-name'?: string } }[];
-    users: { user: { 'client-certificate'?: string; 'client-key'?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }[];
+    users: { user: { 'client-certificate'?: string; 'client-key'?: string; 'client-certificate-data'?: string; 'client-key-data'?: string; token?: string } }[];
   };
   const c = doc.clusters[0]!.cluster;
   const u = doc.users[0]!.user;
   const data = (inline: string | undefined, path: string | undefined) => (inline ? Buffer.from(inline, 'base64').toString() : env.read(path!));
   const server = new URL(c.server);
-  const kc = {
-    server,
-    serverName: c['tls-server-name'] ?? server.hostname,
-    ca: data(c['certificate-authority-data'], c['certificate-authority']),
-    cert: data(u['client-certificate-data'], u['client-certificate']),
-    key: data(u['client-key-data'], u['client-key']),
-  };
+  const base = { server, serverName: c['tls-server-name'] ?? server.hostname, ca: data(c['certificate-authority-data'], c['certificate-authority']) };
+  if (u.token) return { ...base, token: u.token };
+  const kc = { ...base, cert: data(u['client-certificate-data'], u['client-certificate']), key: data(u['client-key-data'], u['client-key']) };
   checkPair(kc.cert, kc.key);
   return kc;
 }
@@ -129,11 +131,10 @@ export class ApiClient {
           path,
           agent: this.agent,
           ca: this.kc.ca,
-          cert: this.kc.cert,
-          key: this.kc.key,
+          ...(this.kc.token ? {} : { cert: this.kc.cert, key: this.kc.key }),
           ...(isIP(name) ? {} : { servername: name }),
           checkServerIdentity: (_h, cert) => checkServerIdentity(name, cert),
-          headers: { accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
+          headers: { accept: 'application/json', ...(this.kc.token ? { authorization: `Bearer ${this.kc.token}` } : {}), ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
           timeout: 5_000,
         },
         (res) => {
@@ -172,6 +173,8 @@ interface KubeletConfig {
   port?: number;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  serverTLSBootstrap?: boolean;
+  rotateCertificates?: boolean;
   authentication?: { anonymous?: { enabled?: boolean }; webhook?: { enabled?: boolean }; x509?: { clientCAFile?: string } };
   authorization?: { mode?: 'Webhook' | 'AlwaysAllow' };
   registerWithTaints?: { key: string; value?: string; effect: string }[];
@@ -198,6 +201,13 @@ export class SimKubelet {
   private nodeUid?: string;
   private readonly authzCache = new Map<string, { allowed: boolean; until: number }>();
   private taints: { key: string; value?: string; effect: string }[] = [];
+  /** The bootstrap kubeconfig while the client certificate is being asked for. */
+  private bootstrapping?: Kubeconfig;
+  private kubeconfigPath?: string;
+  private certDir = '/var/lib/kubelet/pki';
+  private servingPending = false;
+  private serveWith?: (cert: string, key: string) => Promise<void>;
+  private readonly csrs = new Map<'client' | 'serving', { name: string; key: string }>();
 
   readonly nodeName: string;
   private readonly labels: Record<string, string>;
@@ -224,32 +234,111 @@ export class SimKubelet {
     }
     const kubeconfig = flag(this.args, 'kubeconfig');
     if (!kubeconfig) throw new Error('no --kubeconfig: a standalone kubelet registers nothing');
+    this.kubeconfigPath = kubeconfig;
     let kc: Kubeconfig;
     try {
       kc = loadKubeconfig(this.env, kubeconfig);
     } catch (e) {
-      throw new Error(`failed to run Kubelet: invalid kubeconfig: ${(e as Error).message}`);
+      // As the real kubelet: without a usable kubeconfig, a bootstrap kubeconfig gets it a certificate.
+      const bootstrap = flag(this.args, 'bootstrap-kubeconfig');
+      if (!bootstrap) throw new Error(`failed to run Kubelet: invalid kubeconfig: ${(e as Error).message}`);
+      try {
+        kc = loadKubeconfig(this.env, bootstrap);
+      } catch (b) {
+        throw new Error(`failed to run Kubelet: unable to load bootstrap kubeconfig: ${(b as Error).message}`);
+      }
+      this.bootstrapping = kc;
+      this.env.note(`using bootstrap kubeconfig ${bootstrap} to ask for a client certificate`);
     }
-    const certFile = config.tlsCertFile;
-    const keyFile = config.tlsPrivateKeyFile;
-    if (!certFile || !keyFile) throw new Error('failed to run Kubelet: no tlsCertFile/tlsPrivateKeyFile (self-signed serving certificates are not simulated)');
-    const cert = this.env.read(certFile);
-    const key = this.env.read(keyFile);
-    checkPair(cert, key);
+    this.certDir = flag(this.args, 'cert-dir') ?? '/var/lib/kubelet/pki';
     const caFile = config.authentication?.x509?.clientCAFile;
     const clientCA = caFile ? this.env.read(caFile) : undefined;
     this.api = new ApiClient(kc, this.env.resolve);
     const anonymous = config.authentication?.anonymous?.enabled ?? false;
     const webhook = (config.authorization?.mode ?? 'Webhook') === 'Webhook';
     const port = config.port ?? 10250;
-    for (const host of nodeAddresses(this.env, config.address)) {
-      const server = createHttpsServer({ cert, key, ...(clientCA ? { ca: clientCA, requestCert: true, rejectUnauthorized: false } : {}) }, (req, res) => void this.serve(req, res, anonymous, webhook));
-      this.servers.push(server);
-      await listen(server, host, port);
+    this.serveWith = async (cert: string, key: string) => {
+      for (const host of nodeAddresses(this.env, config.address)) {
+        const server = createHttpsServer({ cert, key, ...(clientCA ? { ca: clientCA, requestCert: true, rejectUnauthorized: false } : {}) }, (req, res) => void this.serve(req, res, anonymous, webhook));
+        this.servers.push(server);
+        await listen(server, host, port);
+      }
+      this.env.note(`serving https on ${nodeAddresses(this.env, config.address).join(', ')}:${port} (anonymous ${anonymous ? 'allowed' : 'refused'}, authorization ${webhook ? 'Webhook' : 'AlwaysAllow'})`);
+    };
+    if (config.serverTLSBootstrap) {
+      // The serving certificate comes from a CSR once the Node is registered (kubelet-serving signer).
+      this.servingPending = true;
+    } else {
+      const certFile = config.tlsCertFile;
+      const keyFile = config.tlsPrivateKeyFile;
+      if (!certFile || !keyFile) throw new Error('failed to run Kubelet: no tlsCertFile/tlsPrivateKeyFile (self-signed serving certificates are not simulated)');
+      const cert = this.env.read(certFile);
+      const key = this.env.read(keyFile);
+      checkPair(cert, key);
+      await this.serveWith(cert, key);
     }
-    this.env.note(`serving https on ${nodeAddresses(this.env, config.address).join(', ')}:${port} (anonymous ${anonymous ? 'allowed' : 'refused'}, authorization ${webhook ? 'Webhook' : 'AlwaysAllow'})`);
     this.taints = config.registerWithTaints ?? [];
     this.schedule(0);
+  }
+
+  /**
+   * One step of a certificate request: create it (once), then read it until it carries a certificate.
+   * Returns the PEM certificate, or undefined while it waits (the step loop asks again).
+   */
+  private async requestCertificate(kind: 'client' | 'serving'): Promise<{ cert: string; key: string } | undefined> {
+    const api = this.api!;
+    let pending = this.csrs.get(kind);
+    if (!pending) {
+      const key = generateKey().privateKeyPem;
+      const subject = `/O=system:nodes/CN=system:node:${this.nodeName}`;
+      const san = kind === 'serving' ? [`DNS:${this.nodeName}`, `IP:${this.env.privateIp}`, ...(this.env.publicIp ? [`IP:${this.env.publicIp}`] : [])].join(',') : undefined;
+      const r = await api.request('POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', {
+        apiVersion: 'certificates.k8s.io/v1',
+        kind: 'CertificateSigningRequest',
+        metadata: { generateName: 'csr-' },
+        spec: {
+          request: Buffer.from(opensslCsr(subject, san, key)).toString('base64'),
+          signerName: kind === 'client' ? 'kubernetes.io/kube-apiserver-client-kubelet' : 'kubernetes.io/kubelet-serving',
+          usages: ['digital signature', 'key encipherment', kind === 'client' ? 'client auth' : 'server auth'],
+        },
+      });
+      if (r.status !== 201) throw new Error(`cannot create certificate signing request: ${r.status} ${message(r)}`);
+      pending = { name: r.body.metadata.name, key };
+      this.csrs.set(kind, pending);
+      this.env.note(`${kind} certificate requested: ${pending.name}`);
+    }
+    const g = await api.request('GET', `/apis/certificates.k8s.io/v1/certificatesigningrequests/${pending.name}`);
+    if (g.status !== 200) throw new Error(`get certificate signing request ${pending.name}: ${g.status} ${message(g)}`);
+    if ((g.body.status?.conditions ?? []).some((c: { type: string }) => c.type === 'Denied' || c.type === 'Failed')) throw new Error(`certificate signing request ${pending.name} was denied`);
+    if (!g.body.status?.certificate) return undefined;
+    this.csrs.delete(kind);
+    this.env.note(`${kind} certificate issued (${pending.name})`);
+    return { cert: Buffer.from(g.body.status.certificate, 'base64').toString('utf8'), key: pending.key };
+  }
+
+  /** The client certificate from the bootstrap CSR: written as the real kubelet writes it, then used. */
+  private async bootstrap(): Promise<boolean> {
+    const got = await this.requestCertificate('client');
+    if (!got) return false;
+    const current = `${this.certDir}/kubelet-client-current.pem`;
+    this.env.write(current, got.cert + got.key, 0o600);
+    const kc = this.bootstrapping!;
+    this.env.write(
+      this.kubeconfigPath!,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'default-cluster', cluster: { server: kc.server.origin, 'certificate-authority-data': Buffer.from(kc.ca).toString('base64'), ...(kc.serverName !== kc.server.hostname ? { 'tls-server-name': kc.serverName } : {}) } }],
+        users: [{ name: 'default-auth', user: { 'client-certificate': current, 'client-key': current } }],
+        contexts: [{ name: 'default-context', context: { cluster: 'default-cluster', user: 'default-auth' } }],
+        'current-context': 'default-context',
+      }),
+      0o600,
+    );
+    this.api!.close();
+    this.api = new ApiClient(loadKubeconfig(this.env, this.kubeconfigPath!), this.env.resolve);
+    this.bootstrapping = undefined;
+    return true;
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, anonymous: boolean, webhook: boolean): Promise<void> {
@@ -300,8 +389,17 @@ export class SimKubelet {
 
   private async step(): Promise<void> {
     try {
+      if (this.bootstrapping && !(await this.bootstrap())) return this.schedule(this.env.timing.registerRetryMs);
       if (!this.registered) await this.register();
       else await this.heartbeat();
+      if (this.registered && this.servingPending) {
+        const got = await this.requestCertificate('serving');
+        if (got) {
+          this.servingPending = false;
+          this.env.write(`${this.certDir}/kubelet-server-current.pem`, got.cert + got.key, 0o600);
+          await this.serveWith!(got.cert, got.key);
+        }
+      }
       this.lastError = undefined;
     } catch (e) {
       const msg = (e as Error).message;

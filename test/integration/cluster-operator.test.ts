@@ -4,7 +4,8 @@
 // the kubeconfig works → delete everything at once (credentials too) → nothing left in the clouds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,6 +20,8 @@ import { HttpsWorkloadConnector } from '../../src/workload/adapter.ts';
 import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
 import { NodeSimulator } from '../helpers/simulator.ts';
 import { samplesDir } from '../helpers/samples.ts';
+import { opensslCsr } from '../helpers/csr.ts';
+import { rawApi } from './workload-target.ts';
 
 let env: KubeEnv;
 before(async () => (env = await kubeEnv()));
@@ -85,6 +88,41 @@ test('kubectl apply the sample cluster → etcd, control plane and pool Ready; t
     writeFileSync(file, JSON.stringify(kc));
     assert.match(await env.kubectl('--kubeconfig', file, 'get', 'nodes', '-o', 'name'), /node\/demo-general-worker-\w{5}/);
     assert.match(await env.kubectl('--kubeconfig', file, 'get', 'service', '-n', 'kube-system', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'), /^10\.32\.0\.10$/);
+
+    // Workers joined by TLS bootstrap, against the real API server and controller manager: each kubelet
+    // asked for its client certificate with a bootstrap token (approved by the controller manager), then
+    // for its serving certificate (approved by the operator); the tokens are gone once the Nodes are there.
+    type Csr = { metadata: { name: string }; spec: { username: string; signerName: string; request: string }; status: { conditions?: { type: string; reason: string }[]; certificate?: string } };
+    const csrs = JSON.parse(await env.kubectl('--kubeconfig', file, 'get', 'csr', '-o', 'json')).items as Csr[];
+    const workerNames = nodes.map((n) => n.name).filter((n) => n.startsWith('demo-general-'));
+    for (const w of workerNames) {
+      const issued = (c: Csr) => !!c.status.certificate && new X509Certificate(Buffer.from(c.status.certificate, 'base64')).subject.includes(`CN=system:node:${w}`);
+      const client = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && issued(c));
+      assert.ok(client, `${w}: a client certificate issued through a CSR`);
+      assert.match(client.spec.username, /^system:bootstrap:[a-z0-9]{6}$/, 'asked for with a bootstrap token');
+      assert.equal(client.status.conditions?.find((c) => c.type === 'Approved')?.reason, 'AutoApproved', "approved by the controller manager's approver");
+      const serving = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving' && c.spec.username === `system:node:${w}` && issued(c));
+      assert.equal(serving?.status.conditions?.find((c) => c.type === 'Approved')?.reason, 'HardwayApproved', `${w}: serving certificate approved by the operator`);
+    }
+    assert.equal((await env.kubectl('--kubeconfig', file, 'get', 'secrets', '-n', 'kube-system', '--field-selector', 'type=bootstrap.kubernetes.io/token', '-o', 'name')).trim(), '', 'no bootstrap token left');
+    // A worker asking, with its own credential, for a serving certificate naming another node: not approved.
+    const [wa, wb] = workerNames as [string, string];
+    const own = readFileSync(path.join(root, 'nodes', wa, 'var/lib/kubelet/pki/kubelet-client-current.pem'), 'utf8');
+    const asWorker = rawApi({ ip: endpointIp, port: 6443, serverName: 'api.demo.example.com', ca: b(kc.clusters[0].cluster['certificate-authority-data']), cert: own, key: own });
+    const forged = await asWorker('POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', {
+      metadata: { name: 'forged-serving' },
+      spec: { request: Buffer.from(opensslCsr(`/O=system:nodes/CN=system:node:${wa}`, `DNS:${wb}`)).toString('base64'), signerName: 'kubernetes.io/kubelet-serving', usages: ['digital signature', 'key encipherment', 'server auth'] },
+    });
+    assert.equal(forged.status, 201, JSON.stringify(forged.json));
+    let refused = '';
+    for (let i = 0; i < 60 && !refused; i++) {
+      // Bounded polling of events, as a user would watch them.
+      refused = await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'reason=CertificateRequestNotApproved', '-o', 'jsonpath={.items[*].message}');
+      if (!refused) await new Promise((r) => setTimeout(r, 1_000));
+    }
+    assert.match(refused, new RegExp(`forged-serving from system:node:${wa}: names not of ${wa}: ${wb}`));
+    const after = JSON.parse(await env.kubectl('--kubeconfig', file, 'get', 'csr', 'forged-serving', '-o', 'json')) as Csr;
+    assert.ok(!after.status.conditions?.length && !after.status.certificate, 'left pending, no certificate');
 
     const events = await env.kubectl('get', 'events', '-n', ns, '-o', 'jsonpath={.items[*].reason}');
     for (const r of ['MachineCreated', 'KubeconfigWritten', 'LoadBalancerCreated|DNSRecordCreated', 'FirewallCreated']) assert.match(events, new RegExp(r));

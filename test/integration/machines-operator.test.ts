@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -131,6 +132,23 @@ test('the sample cluster on real machines through the operator: all Ready, kubec
       assert.ok(n.status.addresses.some((a) => a.type === 'InternalIP' && /^10\.10\./.test(a.address)), `${n.metadata.name}: ${JSON.stringify(n.status.addresses)}`);
       assert.deepEqual(n.spec.taints?.map((t) => `${t.key}:${t.effect}`) ?? [], n.metadata.name.startsWith('demo-cp-') ? ['node-role.kubernetes.io/control-plane:NoSchedule'] : [], n.metadata.name);
     }
+
+    // Workers joined by TLS bootstrap with the real kubelet: their user-data holds no key; each kubelet got its
+    // client certificate with its bootstrap token (approved by the controller manager) and its serving
+    // certificate approved by the operator; no token is left.
+    type Csr = { spec: { username: string; signerName: string }; status: { conditions?: { type: string; reason: string }[]; certificate?: string } };
+    const csrs = JSON.parse(await user('get', 'csr', '-o', 'json')).items as Csr[];
+    for (const w of kubeMachines().filter((n) => n.startsWith('demo-general-'))) {
+      const d = [...compute.droplets.values()].find((x) => x.name === w)!;
+      assert.ok(!d.userData!.includes('PRIVATE KEY'), `${w}: no private key in its user-data`);
+      const issuedFor = (c: Csr) => !!c.status.certificate && new X509Certificate(Buffer.from(c.status.certificate, 'base64')).subject.includes(`CN=system:node:${w}`);
+      const client = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && issuedFor(c));
+      assert.match(client?.spec.username ?? '', /^system:bootstrap:[a-z0-9]{6}$/, `${w}: client certificate asked for with a bootstrap token`);
+      assert.equal(client?.status.conditions?.find((c) => c.type === 'Approved')?.reason, 'AutoApproved');
+      const serving = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving' && issuedFor(c));
+      assert.equal(serving?.status.conditions?.find((c) => c.type === 'Approved')?.reason, 'HardwayApproved', `${w}: serving certificate approved by the operator`);
+    }
+    assert.equal((await user('get', 'secrets', '-n', 'kube-system', '--field-selector', 'type=bootstrap.kubernetes.io/token', '-o', 'name')).trim(), '', 'no bootstrap token left');
 
     // A pod placed by the real scheduler runs on a worker (containerd and runc inside the machine).
     await user('run', 'hello', '--image', PAUSE_IMAGE, '--image-pull-policy=Never', '--restart=Never');

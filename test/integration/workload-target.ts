@@ -48,7 +48,7 @@ function issueAdminCert(clusterDir: string): { cert: string; key: string } {
 
 /** Raw API calls as the target's client (setting up what the port does not offer: pods, status writes). */
 export function rawApi(t: WorkloadTarget & { port: number }) {
-  return (method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: any }> => {
+  return (method: string, path: string, body?: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<{ status: number; json: any }> => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -58,12 +58,12 @@ export function rawApi(t: WorkloadTarget & { port: number }) {
           path,
           method,
           ca: t.ca,
-          cert: t.cert,
-          key: t.key,
+          // No certificate when the caller authenticates otherwise (a bearer token in headers).
+          ...(t.cert ? { cert: t.cert, key: t.key } : {}),
           servername: t.serverName,
           agent: false,
           timeout: 10_000,
-          headers: payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) },
+          headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }) },
         },
         (res) => {
           let text = '';

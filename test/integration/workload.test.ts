@@ -9,6 +9,7 @@ import { workloadTargetFor, rawApi } from './workload-target.ts';
 import { HttpsWorkloadCluster, HttpsWorkloadConnector, manifestPath, DRAIN_STARTED_ANNOTATION } from '../../src/workload/adapter.ts';
 import { WorkloadError, type Manifest } from '../../src/workload/port.ts';
 import { renderAddons } from '../../src/bootstrap/addons.ts';
+import { opensslCsr } from '../helpers/csr.ts';
 
 let env: KubeEnv;
 let target: ReturnType<typeof workloadTargetFor>;
@@ -184,4 +185,54 @@ test('the connector reuses one cluster per target and closes them', () => {
   assert.notEqual(b, a);
   assert.notEqual(connector.connect(target), a, 'the least recently used one was dropped beyond maxCached');
   connector.close();
+});
+
+test('bootstrap tokens: one made by the adapter authenticates in its groups until it expires, an expired one is refused, deleting by machine removes it', async () => {
+  const machine = uniqueNode();
+  const id = randomBytes(3).toString('hex');
+  const secret = randomBytes(8).toString('hex');
+  const asToken = (token: string) => (method: string, path: string, body?: unknown) =>
+    rawApi({ ...target, cert: '', key: '' })(method, path, body, 'application/json', { authorization: `Bearer ${token}` });
+  const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', verb: 'create' } } };
+  const future = new Date(Date.now() + 3_600_000);
+  await cluster.createBootstrapToken({ id, secret, expiresAt: future, machine, groups: ['system:bootstrappers:hardway:worker'] });
+  await cluster.createBootstrapToken({ id, secret, expiresAt: future, machine, groups: ['system:bootstrappers:hardway:worker'] }); // again: kept
+  const ok = await asToken(`${id}.${secret}`)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review);
+  assert.equal(ok.status, 201, JSON.stringify(ok.json));
+  assert.equal(await asToken(`${id}.${'x'.repeat(16)}`)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review).then((r) => r.status), 401, 'a wrong secret is refused');
+
+  // Expired: refused although present (the token cleaner may not have run yet).
+  const old = randomBytes(3).toString('hex');
+  await cluster.createBootstrapToken({ id: old, secret, expiresAt: new Date(Date.now() - 60_000), machine, groups: ['system:bootstrappers:hardway:worker'] });
+  assert.equal((await api('GET', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${old}`)).status, 200);
+  assert.equal(await asToken(`${old}.${secret}`)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review).then((r) => r.status), 401, 'an expired token is refused');
+
+  await cluster.deleteBootstrapTokens(machine);
+  for (const t of [id, old]) assert.equal((await api('GET', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${t}`)).status, 404);
+  // (The API server may still accept a deleted token for a moment: its authenticator reads Secrets from a cache.)
+  await cluster.deleteBootstrapTokens(machine); // none left: fine
+});
+
+test('certificate requests: listed with requester and request, approved through the approval subresource (once)', async () => {
+  const name = `hw-csr-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const pem = opensslCsr(`/O=system:nodes/CN=system:node:${name}`, `DNS:${name},IP:10.10.0.5`);
+  const created = await api('POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', {
+    metadata: { name },
+    spec: { request: Buffer.from(pem).toString('base64'), signerName: 'kubernetes.io/kubelet-serving', usages: ['digital signature', 'key encipherment', 'server auth'] },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  try {
+    const listed = (await cluster.listCertificateRequests()).find((c) => c.name === name)!;
+    assert.equal(listed.signerName, 'kubernetes.io/kubelet-serving');
+    assert.equal(listed.username, 'hardway-workload-test', 'the requester as the API server recorded it');
+    assert.equal(listed.request, pem);
+    assert.equal(listed.decided, false);
+    await cluster.approveCertificateRequest(name, 'test');
+    await cluster.approveCertificateRequest(name, 'test'); // already approved: nothing more
+    const got = await api('GET', `/apis/certificates.k8s.io/v1/certificatesigningrequests/${name}`);
+    assert.deepEqual(got.json.status.conditions.map((c: { type: string; reason: string }) => [c.type, c.reason]), [['Approved', 'HardwayApproved']]);
+    assert.equal((await cluster.listCertificateRequests()).find((c) => c.name === name)!.decided, true);
+  } finally {
+    await api('DELETE', `/apis/certificates.k8s.io/v1/certificatesigningrequests/${name}`);
+  }
 });

@@ -1,5 +1,5 @@
 // The WorkerPool reconciler: finalizer, paused, validate, credentials, the ControlPlane it joins,
-// kubelet certificates, health (kubelet, kube-proxy, the Node's Ready condition from the workload API),
+// bootstrap tokens and approval of kubelet serving certificates, health (kubelet, kube-proxy, the Node's Ready condition from the workload API),
 // a rolling plan within maxSurge/maxUnavailable, cordon and drain before a droplet goes, firewall, status.
 import { Secrets, WorkerPools } from '../../kube/resources.ts';
 import type { Reconcile, ReconcileResult, TerminalError } from '../../runtime/controller.ts';
@@ -8,13 +8,14 @@ import { Reason, ConditionType as T, WORKER_POOL_CONDITIONS, validateWorkerPool,
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import type { FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag, versionTag, clusterTag, REMOVING_TAG } from '../../cloud/tags.ts';
-import { LEAF_VALIDITY_DAYS, issueLeaf, earliestExpiry, type CertBundle } from '../../pki/certs.ts';
-import { kubeletSpec } from '../../pki/profiles.ts';
+import { LEAF_VALIDITY_DAYS } from '../../pki/certs.ts';
 import { renderWorker } from '../../bootstrap/roles.ts';
+import { newBootstrapToken, tokenString, BOOTSTRAP_GROUP } from '../../pki/bootstrap-token.ts';
+import { servingVerdict, KUBELET_SERVING_SIGNER } from './serving-csr.ts';
 import type { KubeHealth, WorkerHealth } from '../../health/kube.ts';
 import { WorkloadError, type WorkloadCluster, type WorkloadConnector, type WorkloadNode } from '../../workload/port.ts';
 import type { Clouds } from '../clouds.ts';
-import { getOrCreateSecret, readSecret } from '../secrets.ts';
+import { readSecret } from '../secrets.ts';
 import { MANAGED_KINDS } from '../kinds.ts';
 import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
@@ -22,7 +23,7 @@ import { workerVersionGate, heldVersion, showRefusal } from '../machines/version
 import { holdForFailures, showGaveUp } from '../machines/join-failures.ts';
 import { ownedMachines, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
-import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
+import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
 import { clusterNetwork } from '../controlplane/reconciler.ts';
@@ -81,7 +82,7 @@ export function workloadAddresses(cp: CP, network: 'public' | 'private' | undefi
 
 export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile; onTerminalError: (key: string, err: TerminalError) => Promise<void> } {
   const t = { ...DEFAULT_WORKER_POOL_TIMING, ...d.timing };
-  const memory = nodeMemories();
+  const memory = nodeMemories<JoinMemory>();
   const mem = memory.of;
   const order = WORKER_POOL_CONDITIONS;
   const probeAddress = (m: Machine) => probeAddressOf(d.probeNetwork, m);
@@ -201,7 +202,6 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const m = mem(uid);
     const now = d.now();
     const nowMs = now.getTime();
-    const zone = cp.spec.dns.zone;
     const waitFor = async (c: ConditionInput) => {
       await status(o, [...base, c, { type: T.Ready, status: 'False', reason: c.reason, message: c.message }]);
       return { requeueAfterMs: t.steadyMs };
@@ -223,18 +223,17 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const cpSettled = getCondition(cp.status?.conditions, T.Ready)?.status === 'True' && cp.status?.observedGeneration === cp.metadata.generation;
     const versionWaits = !cpSettled && machines.some((x) => !x.removing && x.version !== version) ? `Kubernetes ${version} waits for ControlPlane ${cp.metadata.name} to finish its changes (upgrade order: etcd, then the control plane, then workers)` : undefined;
     const caData = await readSecret(d.kube, ns, caSecretName(cp.metadata.name));
-    const proxyData = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'kube-proxy'));
     const kubeletClient = await readSecret(d.kube, ns, leafSecretName(cp.metadata.name, 'apiserver-kubelet-client'));
-    if ((dep.status !== 'True' && machines.length === 0) || !caData?.['tls.key'] || !proxyData?.['tls.crt'] || !kubeletClient?.['tls.crt']) {
+    if ((dep.status !== 'True' && machines.length === 0) || !caData?.['tls.crt'] || !kubeletClient?.['tls.crt']) {
       return waitFor(dep.status === 'True' ? { ...dep, status: 'False', reason: Reason.WaitingForControlPlane, message: `ControlPlane ${cp.metadata.name}'s certificates are not there yet` } : dep);
     }
-    const ca: CertBundle = { cert: caData['tls.crt']!, key: caData['tls.key'], ca: caData['tls.crt']! };
-    const kubeProxy: CertBundle = { cert: proxyData['tls.crt'], key: proxyData['tls.key']!, ca: ca.cert };
+    const ca = { cert: caData['tls.crt']!, ca: caData['tls.crt']! };
 
     // Health: kubelet and kube-proxy of every running machine, and the Nodes as the workload API sees them.
     const running = machines.filter((x) => x.status === 'active' && x.privateIPv4);
     const creds = { ca: ca.cert, cert: kubeletClient['tls.crt'], key: kubeletClient['tls.key']! };
-    const probes = new Map<string, WorkerHealth>(await mapLimit(running, PROBE_CONCURRENCY, async (x) => [x.machine, await d.health.worker({ ip: probeAddress(x)!, dnsName: `${x.machine}.${zone}` }, creds)] as const));
+    // kubelet's serving certificate carries the node name (requested by kubelet itself under TLS bootstrap).
+    const probes = new Map<string, WorkerHealth>(await mapLimit(running, PROBE_CONCURRENCY, async (x) => [x.machine, await d.health.worker({ ip: probeAddress(x)!, dnsName: x.machine }, creds)] as const));
     const reached = await connect(cp);
     let nodes: WorkloadNode[] | undefined;
     let nodesError: string | undefined;
@@ -287,10 +286,12 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     for (const x of machines.filter((y) => y.removing)) {
       if (await removeMachine(o, clouds, x, workload, nodeOf(x.machine), true, log)) did = true;
     }
-    for (let i = 0; i < decision.create; i++) {
-      await createNode(o, cp, clouds, ca, kubeProxy, dropletName(o.metadata.name, 'WorkerPool', d.randomBytes(5)), version, log);
+    // A new worker needs a bootstrap token in the workload cluster before it boots: none without an API.
+    for (let i = 0; i < (workload ? decision.create : 0); i++) {
+      await createNode(o, cp, clouds, workload!, ca, dropletName(o.metadata.name, 'WorkerPool', d.randomBytes(5)), version, log);
       did = true;
     }
+    if (workload) await joinChores(o, m, workload, machines, nodeOf, log);
 
     const fw = workerFirewall(o, cp);
     const fingerprint = JSON.stringify([o.metadata.generation, cp.metadata.generation]);
@@ -336,22 +337,50 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     return { requeueAfterMs: isReady && !did ? t.steadyMs : t.waitMs };
   }
 
-  async function createNode(o: Obj, cp: CP, clouds: Clouds, ca: CertBundle, kubeProxy: CertBundle, name: string, version: string, log: Logger) {
+  /**
+   * After a worker joined: its bootstrap token is deleted (once per node and operator run). Every pass:
+   * kubelet serving-certificate requests of this pool's nodes are approved when they ask for exactly the
+   * node's own name and addresses; any other request from one of them is reported once and left pending.
+   */
+  async function joinChores(o: Obj, m: NodeMemory & Partial<JoinMemory>, workload: WorkloadCluster, machines: Machine[], nodeOf: (name: string) => WorkloadNode | undefined, log: Logger) {
+    m.tokensDeleted ??= new Set();
+    m.refusedRequests ??= new Set();
+    for (const x of machines) {
+      if (!nodeOf(x.machine) || m.tokensDeleted.has(x.machine)) continue;
+      await workload.deleteBootstrapTokens(x.machine);
+      m.tokensDeleted.add(x.machine);
+      log.info({ machine: x.machine }, 'joined: bootstrap token deleted');
+    }
+    m.tokensDeleted.forEach((name) => machines.some((x) => x.machine === name) || m.tokensDeleted!.delete(name));
+    const own = new Map(machines.filter((x) => !x.removing).map((x) => [`system:node:${x.machine}`, { name: x.machine, addresses: [x.privateIPv4, x.publicIPv4].filter((a): a is string => !!a) }]));
+    for (const r of await workload.listCertificateRequests()) {
+      if (r.decided || r.signerName !== KUBELET_SERVING_SIGNER || !own.has(r.username)) continue;
+      const verdict = servingVerdict(r, own.get(r.username));
+      if (verdict.approve) {
+        await workload.approveCertificateRequest(r.name, `hardway: serving certificate of node ${own.get(r.username)!.name}, its own name and addresses`);
+        log.info({ csr: r.name, machine: own.get(r.username)!.name }, 'kubelet serving certificate approved');
+      } else if (!m.refusedRequests.has(r.name)) {
+        m.refusedRequests.add(r.name);
+        log.warn({ csr: r.name, requester: r.username, why: verdict.why }, 'kubelet serving certificate request not approved');
+        await d.events.record(o, 'Warning', 'CertificateRequestNotApproved', `${r.name} from ${r.username}: ${verdict.why}`);
+      }
+    }
+  }
+
+  async function createNode(o: Obj, cp: CP, clouds: Clouds, workload: WorkloadCluster, ca: { cert: string }, name: string, version: string, log: Logger) {
     const zone = cp.spec.dns.zone;
     const node = { name, address: `${name}.${zone}` };
-    const ctx = { ...d.pki, now: d.now() };
-    const data = (await getOrCreateSecret(d.kube, o, name, () => {
-      const kubelet = issueLeaf(ca, kubeletSpec(node), ctx);
-      return { 'kubelet.crt': kubelet.cert, 'kubelet.key': kubelet.key, 'not-after': earliestExpiry({ kubelet: kubelet.cert, kubeProxy: kubeProxy.cert })!.notAfter.toISOString() };
-    }, { 'hardway.dev/workerpool': o.metadata.name, 'hardway.dev/machine': name })).data;
+    // The token first (a crash after it leaves a token that expires unused); the droplet's user-data holds
+    // no key: kubelet makes its own and asks for certificates with it.
+    const token = newBootstrapToken(name, d.now(), d.randomBytes);
+    await workload.createBootstrapToken({ ...token, groups: [BOOTSTRAP_GROUP] });
     const rendered = renderWorker({
       node,
       version,
       apiServer: `https://${cp.spec.endpoint.host}:6443`,
       clusterName: cp.metadata.name,
       caCert: ca.cert,
-      kubelet: { cert: data['kubelet.crt']!, key: data['kubelet.key']!, ca: ca.cert },
-      kubeProxy,
+      bootstrapToken: tokenString(token),
       network: clusterNetwork(cp),
       nodeLabels: o.spec.nodeLabels,
       nodeTaints: o.spec.nodeTaints,
@@ -375,6 +404,13 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
   }
 
   return { reconcile, onTerminalError: terminalReporter(d, WorkerPools, order) };
+}
+
+interface JoinMemory {
+  /** Machines whose bootstrap token was deleted after they joined. */
+  tokensDeleted: Set<string>;
+  /** Certificate requests already reported as not approved. */
+  refusedRequests: Set<string>;
 }
 
 export interface WorkerPoolFacts {
