@@ -1,10 +1,13 @@
 // The node simulator booting a whole small cluster from the real renderers' user-data: one etcd member,
-// one control-plane node (real kube-apiserver and kube-controller-manager v1.20.2) and three workers (one
-// sound, one whose kubelet certificate names the wrong host, one without its kubelet key), on fake droplets
-// with fake DNS, checked through the real API and the health endpoints the operator probes.
+// one control-plane node (real kube-apiserver and kube-controller-manager v1.20.2) and three workers joining
+// by TLS bootstrap (one sound, one whose bootstrap token was never put into the cluster, one without its
+// bootstrap kubeconfig), on fake droplets with fake DNS, checked through the real API and the health
+// endpoints the operator probes. There is no operator here: the test puts the addons and the tokens in,
+// and approves serving certificates with the operator's own rule (servingVerdict).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request as httpRequest } from 'node:http';
@@ -12,8 +15,10 @@ import { connect } from 'node:net';
 import { renderCluster } from '../../src/bootstrap/cluster.ts';
 import { renderCloudConfig } from '../../src/bootstrap/cloudconfig.ts';
 import type { RenderedNode } from '../../src/bootstrap/roles.ts';
-import { issueLeaf } from '../../src/pki/certs.ts';
-import { kubeletSpec } from '../../src/pki/profiles.ts';
+import { HttpsWorkloadCluster } from '../../src/workload/adapter.ts';
+import { renderAddons } from '../../src/bootstrap/addons.ts';
+import { BOOTSTRAP_GROUP } from '../../src/pki/bootstrap-token.ts';
+import { servingVerdict, KUBELET_SERVING_SIGNER } from '../../src/controllers/workerpool/serving-csr.ts';
 import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
 import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
 import { DigitalOceanCompute } from '../../src/cloud/digitalocean/compute.ts';
@@ -37,10 +42,10 @@ const description = sampleCluster();
 description.etcd.spec.replicas = 1;
 description.controlPlane.spec.replicas = 1;
 description.workerPools[0]!.spec.replicas = 3;
-const { pki, nodes } = renderCluster(description, ctx);
+const { pki, nodes, tokens } = renderCluster(description, ctx);
 const etcd = nodes.find((n) => n.role === 'etcd')!;
 const cp = nodes.find((n) => n.role === 'control-plane')!;
-const [worker, wrongSan, noKey] = nodes.filter((n) => n.role === 'worker') as [RenderedNode, RenderedNode, RenderedNode];
+const [worker, noToken, noBootstrap] = nodes.filter((n) => n.role === 'worker') as [RenderedNode, RenderedNode, RenderedNode];
 const k = pki.kubernetes;
 const admin = { ca: pki.kubernetesCA.cert, cert: k.admin!.cert, key: k.admin!.key };
 const kubeletClient = { ca: pki.kubernetesCA.cert, cert: k['apiserver-kubelet-client']!.cert, key: k['apiserver-kubelet-client']!.key };
@@ -51,15 +56,7 @@ function tampered(n: RenderedNode, change: Record<string, string | null>): Rende
   return { ...n, files, userData: renderCloudConfig({ hostname: n.name, files, runcmd: [[INSTALL]] }) };
 }
 
-// Right subject (the API accepts it as the node), wrong name in the certificate: the probe's TLS check must refuse it.
-const misnamed = issueLeaf(pki.kubernetesCA, { ...kubeletSpec({ name: wrongSan.name, address: `${wrongSan.name}.${ZONE}` }), names: [`someone-else.${ZONE}`] }, ctx);
-const machines = [
-  etcd,
-  cp,
-  worker,
-  tampered(wrongSan, { '/var/lib/kubelet/pki/kubelet.crt': misnamed.cert, '/var/lib/kubelet/pki/kubelet.key': misnamed.key }),
-  tampered(noKey, { '/var/lib/kubelet/pki/kubelet.key': null }),
-];
+const machines = [etcd, cp, worker, noToken, tampered(noBootstrap, { '/var/lib/kubelet/bootstrap-kubeconfig': null })];
 
 let compute: FakeDigitalOcean;
 let dns: FakeCloudflare;
@@ -137,9 +134,29 @@ before(async () => {
   await a(`${cp.name}.${ZONE}`, cpIp().privateIPv4!);
   await a(ENDPOINT, cpIp().publicIPv4!);
   sim = new NodeSimulator(compute, dns, path.join(root, 'nodes'), { heartbeatMs: 1_000, registerRetryMs: 500 }).start();
+  // What the operator does once the API answers: the addons (TLS-bootstrap RBAC among them) and each
+  // worker's token, except noToken's; then it approves serving certificates (below).
+  await sim.waitForApiServer(cp.name, 100_000);
+  workload = new HttpsWorkloadCluster({ ip: cpIp().publicIPv4!, serverName: ENDPOINT, ...admin });
+  await workload.apply(renderAddons({ clusterDNS: '10.32.0.10', clusterDomain: 'cluster.local', podCIDR: '10.200.0.0/16' }));
+  for (const t of tokens.filter((x) => x.machine !== noToken.name)) await workload.createBootstrapToken({ ...t, groups: [BOOTSTRAP_GROUP] });
+  approver = setInterval(() => void approveServing(), 500);
 });
 
+let workload: HttpsWorkloadCluster;
+let approver: NodeJS.Timeout | undefined;
+/** The operator's serving-certificate rule, applied to every pending kubelet-serving request. */
+async function approveServing() {
+  const own = (name: string) => ({ name, addresses: [droplets.get(name)?.privateIPv4, droplets.get(name)?.publicIPv4].filter((a): a is string => !!a) });
+  for (const r of await workload.listCertificateRequests().catch(() => [])) {
+    const name = r.username.replace(/^system:node:/, '');
+    if (!r.decided && r.signerName === KUBELET_SERVING_SIGNER && droplets.has(name) && servingVerdict(r, own(name)).approve) await workload.approveCertificateRequest(r.name, 'test').catch(() => undefined);
+  }
+}
+
 after(async () => {
+  clearInterval(approver);
+  workload?.close();
   await sim?.stop();
   await compute?.stop();
   await dns?.stop();
@@ -221,7 +238,10 @@ test('kubelets register their Nodes through the real API with their own certific
   const lease = await poll('lease', () => api(`/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${worker.name}`), (r) => r.status === 200, 10_000);
   assert.equal(JSON.parse(lease.body).spec.holderIdentity, worker.name);
   // Node authorization applies to the kubelets' credentials: a worker may not touch another node.
-  const workerCreds = { ca: pki.kubernetesCA.cert, cert: k[`kubelet-${worker.name}`]!.cert, key: k[`kubelet-${worker.name}`]!.key };
+  // The worker's credential is the one its kubelet asked for (TLS bootstrap) and wrote on the node.
+  const own = readFileSync(path.join(root, 'nodes', worker.name, 'var/lib/kubelet/pki/kubelet-client-current.pem'), 'utf8');
+  const workerCreds = { ca: pki.kubernetesCA.cert, cert: own, key: own };
+  assert.match(new X509Certificate(own).subject, new RegExp(`CN=system:node:${worker.name}`));
   const other = await get(cpIp().publicIPv4!, 6443, `/api/v1/nodes/${cp.name}`, ENDPOINT, workerCreds);
   assert.equal(other.status, 200, 'nodes may read other nodes');
   const secrets = await get(cpIp().publicIPv4!, 6443, '/api/v1/namespaces/kube-system/secrets', ENDPOINT, workerCreds);
@@ -233,13 +253,13 @@ test('kubelets register their Nodes through the real API with their own certific
 test('health endpoints at the public addresses: kubelet (apiserver-kubelet-client), controller-manager, scheduler, kube-proxy', { timeout: 90_000 }, async () => {
   await sim.waitForApiServer(cp.name, 100_000);
   const wPublic = droplets.get(worker.name)!.publicIPv4!;
-  const healthz = await poll('kubelet /healthz', () => get(wPublic, 10250, '/healthz', `${worker.name}.${ZONE}`, kubeletClient), (r) => r.status === 200, 30_000);
+  const healthz = await poll('kubelet /healthz', () => get(wPublic, 10250, '/healthz', worker.name, kubeletClient), (r) => r.status === 200, 30_000);
   assert.equal(healthz.body, 'ok');
   // Anonymous is refused, as the rendered KubeletConfiguration says; the admin is authorized by the API.
-  assert.equal((await get(wPublic, 10250, '/healthz', `${worker.name}.${ZONE}`, { ca: pki.kubernetesCA.cert })).status, 401);
-  assert.equal((await get(wPublic, 10250, '/healthz', `${worker.name}.${ZONE}`, admin)).status, 200);
+  assert.equal((await get(wPublic, 10250, '/healthz', worker.name, { ca: pki.kubernetesCA.cert })).status, 401);
+  assert.equal((await get(wPublic, 10250, '/healthz', worker.name, admin)).status, 200);
   // The kube-proxy certificate is a client one of the cluster, but the API denies it nodes/proxy.
-  assert.equal((await get(wPublic, 10250, '/healthz', `${worker.name}.${ZONE}`, { ca: pki.kubernetesCA.cert, cert: k['kube-proxy']!.cert, key: k['kube-proxy']!.key })).status, 403);
+  assert.equal((await get(wPublic, 10250, '/healthz', worker.name, { ca: pki.kubernetesCA.cert, cert: k['kube-proxy']!.cert, key: k['kube-proxy']!.key })).status, 403);
   // The control-plane node's own kubelet too.
   assert.equal((await get(cpIp().publicIPv4!, 10250, '/healthz', `${cp.name}.${ZONE}`, kubeletClient)).status, 200);
   const kcm = await poll('controller-manager /healthz', () => get(cpIp().publicIPv4!, 10257, '/healthz', `${cp.name}.${ZONE}`, { ca: pki.kubernetesCA.cert }), (r) => r.status === 200, 60_000);
@@ -251,24 +271,22 @@ test('health endpoints at the public addresses: kubelet (apiserver-kubelet-clien
   assert.ok(sim.kubeNode(cp.name)!.argv.get('kube-controller-manager')!.includes('--port=0'));
 });
 
-test('a kubelet certificate with the wrong name, or a missing kubelet key, fails as on a real node', { timeout: 90_000 }, async () => {
-  await sim.waitForApiServer(cp.name, 100_000);
-  // Wrong SAN: the kubelet runs and registers (the API authenticates the subject, not the name), but a
-  // probe that verifies the node's name refuses its serving certificate.
-  await poll('misnamed Node Ready', () => nodeObject(wrongSan.name), ready, 60_000);
-  const ip = droplets.get(wrongSan.name)!.publicIPv4!;
-  await assert.rejects(get(ip, 10250, '/healthz', `${wrongSan.name}.${ZONE}`, kubeletClient), (e: NodeJS.ErrnoException) => e.code === 'ERR_TLS_CERT_ALTNAME_INVALID');
-  assert.equal((await get(ip, 10250, '/healthz', `someone-else.${ZONE}`, kubeletClient)).status, 200, 'only the name is wrong');
-  // Missing key: the kubelet refuses to start, nothing listens on 10250, no Node; kube-proxy (own key) runs.
-  const broken = sim.kubeNode(noKey.name)!;
+test('a worker whose token is not in the cluster never joins; one without its bootstrap kubeconfig fails as on a real node', { timeout: 90_000 }, async () => {
+  await poll('worker Node Ready', () => nodeObject(worker.name), ready, 60_000);
+  // No token: the API refuses the kubelet's request (401), so it has no certificate, no Node, serves nothing,
+  // and kube-proxy (which uses the kubelet's certificate) waits for it.
+  const orphan = sim.kubeNode(noToken.name)!;
+  await sim.until('refused', () => orphan.log.some((l) => /\[kubelet\] .*cannot create certificate signing request: 401/.test(l)), 30_000);
+  assert.equal((await api(`/api/v1/nodes/${noToken.name}`)).status, 404);
+  assert.equal(await connectError(droplets.get(noToken.name)!.publicIPv4!, 10250), 'ECONNREFUSED');
+  assert.ok(orphan.log.some((l) => l.startsWith('[kube-proxy] waiting for /var/lib/kubelet/pki/kubelet-client-current.pem')));
+  // No bootstrap kubeconfig (and no kubeconfig yet): the kubelet refuses to start.
+  const broken = sim.kubeNode(noBootstrap.name)!;
   await sim.until('kubelet failed', () => broken.components.get('kubelet')?.state === 'failed', 10_000);
-  assert.match(broken.components.get('kubelet')!.reason!, /open \/var\/lib\/kubelet\/pki\/kubelet\.key: no such file or directory/);
-  assert.ok(broken.log.some((l) => l.startsWith('[kubelet] failed:')));
-  const brokenIp = droplets.get(noKey.name)!;
+  assert.match(broken.components.get('kubelet')!.reason!, /unable to load bootstrap kubeconfig: open \/var\/lib\/kubelet\/bootstrap-kubeconfig: no such file or directory/);
+  const brokenIp = droplets.get(noBootstrap.name)!;
   assert.equal(await connectError(brokenIp.publicIPv4!, 10250), 'ECONNREFUSED');
-  assert.equal(await connectError(brokenIp.privateIPv4!, 10250), 'ECONNREFUSED');
-  assert.equal((await api(`/api/v1/nodes/${noKey.name}`)).status, 404);
-  assert.equal((await httpGet(brokenIp.publicIPv4!, 10256, '/healthz')).status, 200);
+  assert.equal((await api(`/api/v1/nodes/${noBootstrap.name}`)).status, 404);
 });
 
 test('a load balancer forwards 6443 to a tagged droplet that answers, and stops when deleted; a deleted droplet stops', { timeout: 90_000 }, async () => {
@@ -288,9 +306,9 @@ test('a load balancer forwards 6443 to a tagged droplet that answers, and stops 
   await sim.until('worker stopped', () => !sim.nodes.has(worker.name), 5_000);
   await poll('kubelet port closed', () => connectError(w.publicIPv4!, 10250), (c) => c === 'ECONNREFUSED', 5_000);
   // kill(): the machine dies, the droplet stays.
-  await sim.kill(wrongSan.name);
-  assert.equal(await connectError(droplets.get(wrongSan.name)!.publicIPv4!, 10256), 'ECONNREFUSED');
-  assert.ok(compute.activeDroplets().some((d) => d.name === wrongSan.name));
+  await sim.kill(noToken.name);
+  assert.ok(!sim.nodes.has(noToken.name), 'the machine is gone');
+  assert.ok(compute.activeDroplets().some((d) => d.name === noToken.name), 'its droplet stays');
   assert.deepEqual(compute.violations, []);
   assert.deepEqual(dns.violations, []);
 });

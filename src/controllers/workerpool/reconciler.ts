@@ -147,6 +147,8 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     }
     await deleteMachine(clouds, o.metadata.uid!, x.id);
     if (workload) await workload.deleteNode(x.machine).catch((e: unknown) => log.warn({ machine: x.machine, err: (e as Error).message }, 'could not delete the Node object'));
+    // A node removed before it joined leaves its token unused: gone now rather than at its expiry.
+    if (workload) await workload.deleteBootstrapTokens(x.machine).catch((e: unknown) => log.warn({ machine: x.machine, err: (e as Error).message }, 'could not delete its bootstrap token; it expires within the hour'));
     await d.kube.delete(Secrets, { namespace: o.metadata.namespace, name: x.machine });
     m.removingSince.delete(x.machine);
     m.notAfter.delete(x.machine);

@@ -3,19 +3,12 @@
 // content/en/docs/reference/access-authn-authz/kubelet-tls-bootstrapping.md, "Certificate rotation"):
 // whoever approves must check that the names are the node's own. Pure.
 import { parseCsr } from '../../pki/csr.ts';
+import type { CertificateRequest } from '../../workload/port.ts';
 
 export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
 
-export interface ServingRequest {
-  name: string;
-  signerName: string;
-  /** Who created it, as the API server recorded (spec.username, spec.groups). */
-  username: string;
-  groups: string[];
-  usages: string[];
-  /** PEM. */
-  request: string;
-}
+/** What the verdict reads of a CertificateSigningRequest (as the workload port lists it). */
+export type ServingRequest = Omit<CertificateRequest, 'decided'>;
 
 export interface OwnMachine {
   name: string;
