@@ -141,7 +141,10 @@ export interface NetworkSettings {
 const K = '/var/lib/kubernetes';
 const KUBELET = '/var/lib/kubelet';
 const PROXY = '/var/lib/kube-proxy';
-/** Where kubelet keeps its current client certificate and key, one file (kubelet --cert-dir default). */
+/**
+ * Where kubelet keeps its current client certificate and key, one file, in its --cert-dir (default
+ * /var/lib/kubelet/pki; kubernetes/website .../kubelet-tls-bootstrapping.md names kubelet-client-current.pem).
+ */
 const KUBELET_CLIENT_PEM = `${KUBELET}/pki/kubelet-client-current.pem`;
 
 interface NodeCommon {
@@ -336,7 +339,8 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         '--allow-privileged=true',
         '--authorization-mode=Node,RBAC',
         '--enable-admission-plugins=NodeRestriction',
-        // Workers join with bootstrap tokens (kube-system Secrets the operator makes and deletes).
+        // Workers join with bootstrap tokens (kube-system Secrets the operator makes and deletes); the flag
+        // as kubernetes/website content/en/docs/reference/access-authn-authz/bootstrap-tokens.md gives it.
         '--enable-bootstrap-token-auth=true',
         `--client-ca-file=${K}/ca.crt`,
         `--tls-cert-file=${K}/apiserver.crt`,
@@ -389,7 +393,8 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         `--service-account-private-key-file=${K}/service-account.key`,
         '--use-service-account-credentials=true',
         // Every default controller (CSR approval and signing among them) and the two bootstrap-token ones
-        // that are off by default: tokencleaner deletes expired tokens (kubeadm runs the same list).
+        // that are off by default: tokencleaner deletes expired tokens (bootstrap-tokens.md, same page:
+        // "enabled by passing --controllers=*,tokencleaner").
         '--controllers=*,bootstrapsigner,tokencleaner',
         '--leader-elect=true',
       ],
