@@ -393,8 +393,8 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         `--service-account-private-key-file=${K}/service-account.key`,
         '--use-service-account-credentials=true',
         // Every default controller (CSR approval and signing among them) and the two bootstrap-token ones
-        // that are off by default: tokencleaner deletes expired tokens (bootstrap-tokens.md, same page:
-        // "enabled by passing --controllers=*,tokencleaner").
+        // that are off by default: tokencleaner deletes expired tokens (same page: both are named there as
+        // controller-manager controllers to enable).
         '--controllers=*,bootstrapsigner,tokencleaner',
         '--leader-elect=true',
       ],
