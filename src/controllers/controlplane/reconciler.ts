@@ -376,8 +376,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     // stage is left (not even one being removed: its API server still answers the clients it has).
     let encryptionNow = encryption;
     if (encryption && encryption.stage !== 'stable') {
-      const staying = machines.filter((x) => !x.removing);
-      const settled = decision.create === 0 && staying.length === o.spec.replicas && machines.every((x) => !x.removing && nodeEncryptionId(x.tags) === wantedEncryption && apiHealthy(x.machine));
+      const settled = decision.create === 0 && machines.length === o.spec.replicas && machines.every((x) => !x.removing && nodeEncryptionId(x.tags) === wantedEncryption && apiHealthy(x.machine));
       try {
         encryptionNow = await advanceRotation(d, o, encryption, settled, workload && (() => workload.reencryptSecrets()));
       } catch (e) {
