@@ -141,6 +141,7 @@ async function run(): Promise<void> {
     const kc = await s.writeWorkloadKubeconfig();
     say(`all three objects Ready, ${((Date.now() - t0) / 1000).toFixed(1)} s after the start`);
     if (opts.untilReady) {
+      await s.settleMachines();
       await shutdown(0);
     } else {
       console.log(

@@ -460,6 +460,21 @@ export class Sandbox {
     );
   }
 
+  /**
+   * Waits (bounded) until cloud-init has ended on every running machine and reports the last of their
+   * progress: Ready can come before a machine's install script has returned (units waiting for their
+   * bootstrap certificate are started last).
+   */
+  async settleMachines(timeoutMs = 180_000): Promise<void> {
+    if (!this.machines) return;
+    await Promise.all(
+      [...this.sim.nodes.values()].map(async (n) => {
+        if (n instanceof MachineNode && n.machine.running) await n.machine.exec(['cloud-init', 'status', '--wait'], timeoutMs).catch(() => undefined);
+      }),
+    );
+    await this.watchMachines();
+  }
+
   private async startControl() {
     this.control = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://sandbox');
