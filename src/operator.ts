@@ -22,6 +22,8 @@ import { HttpKubeHealth } from './health/probes.ts';
 import { HttpsWorkloadConnector } from './workload/adapter.ts';
 import type { KubeHealth } from './health/kube.ts';
 import type { WorkloadConnector } from './workload/port.ts';
+import type { NodeHandOver } from './handover/port.ts';
+import { SshHandOver } from './handover/ssh.ts';
 import { generateKey } from './pki/x509.ts';
 import { randomBytes } from 'node:crypto';
 import type { PinnedDigests } from './bootstrap/manifest.ts';
@@ -47,6 +49,9 @@ export interface OperatorDeps {
   /** Component probes and workload-cluster access (tests may substitute). */
   health?: KubeHealth;
   workload?: WorkloadConnector;
+  /** How control-plane nodes get their keys (default: SSH), and the port (default 22). */
+  handOver?: NodeHandOver;
+  handOverPort?: number;
   /**
    * Digests the install scripts check pinned downloads against (default: upstream's, src/bootstrap/digests.ts).
    * Tests whose release server serves stand-ins for those files give theirs.
@@ -79,6 +84,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
 
   const kubeHealth = deps.health ?? new HttpKubeHealth();
   const workload = deps.workload ?? new HttpsWorkloadConnector();
+  const handOver = deps.handOver ?? new SshHandOver();
   const clouds = new CloudFactory(kube, { digitalOceanUrl: cfg.digitalOceanUrl, cloudflareUrl: cfg.cloudflareUrl }, metrics);
   const controllers = MANAGED_KINDS.map((k) => {
     const informer = informers.get(k.def.kind)!;
@@ -119,6 +125,8 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
               dependents: referring('WorkerPool', 'controlPlaneRef'),
               health: kubeHealth,
               workload,
+              handOver,
+              handOverPort: deps.handOverPort,
               pins: deps.pins,
               timing: deps.controlPlaneTiming,
             })

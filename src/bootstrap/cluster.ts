@@ -9,6 +9,7 @@ import type { MachineIdentity } from '../pki/profiles.ts';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
 import { PREFERRED_PROVIDER } from '../pki/encryption.ts';
 import { newBootstrapToken, tokenString, type BootstrapToken } from '../pki/bootstrap-token.ts';
+import { newSshKeyPair, type SshKeyPair } from '../pki/ssh.ts';
 
 export interface ClusterDescription {
   etcd: EtcdCluster;
@@ -24,10 +25,12 @@ const identity = (name: string, zone: string): MachineIdentity => ({ name, addre
 
 /**
  * tokens: the workers' bootstrap tokens, which must exist in the cluster (kube-system Secrets) before the
- * workers boot; the operator makes them itself.
+ * workers boot; the operator makes them itself. handOverKey: the key that may write control-plane nodes'
+ * keys over SFTP (their `handOver` files), as the operator does.
  */
-export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pins?: PinnedDigests } = {}): { pki: ClusterPki; nodes: RenderedNode[]; tokens: BootstrapToken[] } {
+export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pins?: PinnedDigests } = {}): { pki: ClusterPki; nodes: RenderedNode[]; tokens: BootstrapToken[]; handOverKey: SshKeyPair } {
   const tokens: BootstrapToken[] = [];
+  const handOverKey = newSshKeyPair(ctx.randomBytes, `hardway-handover ${d.controlPlane.metadata.namespace ?? 'default'}/${d.controlPlane.metadata.name}`);
   const { etcd, controlPlane: cp } = d;
   const etcdMembers = Array.from({ length: etcd.spec.replicas }, () => identity(dropletName(etcd.metadata.name, 'EtcdCluster', ctx.randomBytes(5)), etcd.spec.dns.zone));
   const cpNodes = Array.from({ length: cp.spec.replicas }, () => identity(dropletName(cp.metadata.name, 'ControlPlane', ctx.randomBytes(5)), cp.spec.dns.zone));
@@ -93,6 +96,7 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pi
         },
         encryption: cp.spec.encryptionAtRest ? [{ name: 'key1', provider: PREFERRED_PROVIDER, secret: pki.encryptionKey }] : undefined,
         audit: cp.spec.audit,
+        access: { hostKey: newSshKeyPair(ctx.randomBytes, `root@${n.name}`), operatorKey: handOverKey.publicKey },
         pins: o.pins,
       }),
     );
@@ -113,5 +117,5 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pi
       }),
     );
   }
-  return { pki, nodes, tokens };
+  return { pki, nodes, tokens, handOverKey };
 }

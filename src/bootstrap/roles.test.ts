@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
 import { renderCluster } from './cluster.ts';
 import { METADATA_BLOCK_UNIT, METADATA_BLOCK_SCRIPT } from './units.ts';
+import { HANDOVER_UNIT, HANDOVER_MARKER, HANDOVER_KEYS_FILE } from './handover.ts';
 import { RELEASES } from './manifest.ts';
 import { BOOTSTRAP_TOKEN_TTL_MS } from '../pki/bootstrap-token.ts';
 import type { CertBundle } from '../pki/certs.ts';
@@ -20,36 +21,38 @@ const etcdMembers = ['demo-etcd-aaaaa', 'demo-etcd-bbbbb', 'demo-etcd-ccccc'].ma
 const network = { podCIDR: '10.200.0.0/16', serviceCIDR: '10.32.0.0/24', clusterDomain: 'cluster.local', clusterDNS: '10.32.0.10' };
 const node = { name: 'demo-cp-aaaaa', address: 'demo-cp-aaaaa.example.com' };
 
+const controlPlaneInput: Parameters<typeof renderControlPlane>[0] = {
+  node,
+  version: 'v1.34.2',
+  apiServer: 'https://api.demo.example.com:6443',
+  endpoint: 'https://api.demo.example.com:6443',
+  clusterName: 'demo',
+  ca: bundle('kubernetes-ca'),
+  etcdCA: pem('CERTIFICATE etcd-ca'),
+  frontProxyCA: pem('CERTIFICATE front-proxy-ca'),
+  etcdEndpoints: etcdMembers.map((m) => `https://${m.address}:2379`),
+  serviceAccount: { privateKeyPem: pem('PRIVATE KEY sa'), publicKeyPem: pem('PUBLIC KEY sa') },
+  kubelet: bundle('kubelet'),
+  kubeProxy: bundle('kube-proxy'),
+  network,
+  leaves: {
+    apiserver: bundle('apiserver'),
+    apiserverKubeletClient: bundle('apiserver-kubelet-client'),
+    apiserverEtcdClient: bundle('apiserver-etcd-client'),
+    frontProxyClient: bundle('front-proxy-client'),
+    controllerManager: bundle('controller-manager'),
+    scheduler: bundle('scheduler'),
+    serving: bundle('serving'),
+  },
+  encryption: [{ name: 'key1', provider: 'secretbox', secret: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' }],
+  audit: true,
+  access: { hostKey: { privateKey: pem('OPENSSH PRIVATE KEY host'), publicKey: 'ssh-ed25519 AAAAhost root@demo-cp-aaaaa' }, operatorKey: 'ssh-ed25519 AAAAoperator hardway-handover default/demo' },
+};
+
 const fixed: Record<string, () => RenderedNode> = {
   etcd: () =>
     renderEtcdMember({ member: etcdMembers[0]!, cluster: etcdMembers, token: 'uid-1234', state: 'new', version: '3.5.21', certs: { ca: pem('CERTIFICATE etcd-ca'), peerCA: pem('CERTIFICATE etcd-peer-ca'), server: bundle('server'), peer: bundle('peer') } }),
-  'control-plane': () =>
-    renderControlPlane({
-      node,
-      version: 'v1.34.2',
-      apiServer: 'https://api.demo.example.com:6443',
-      endpoint: 'https://api.demo.example.com:6443',
-      clusterName: 'demo',
-      ca: bundle('kubernetes-ca'),
-      etcdCA: pem('CERTIFICATE etcd-ca'),
-      frontProxyCA: pem('CERTIFICATE front-proxy-ca'),
-      etcdEndpoints: etcdMembers.map((m) => `https://${m.address}:2379`),
-      serviceAccount: { privateKeyPem: pem('PRIVATE KEY sa'), publicKeyPem: pem('PUBLIC KEY sa') },
-      kubelet: bundle('kubelet'),
-      kubeProxy: bundle('kube-proxy'),
-      network,
-      leaves: {
-        apiserver: bundle('apiserver'),
-        apiserverKubeletClient: bundle('apiserver-kubelet-client'),
-        apiserverEtcdClient: bundle('apiserver-etcd-client'),
-        frontProxyClient: bundle('front-proxy-client'),
-        controllerManager: bundle('controller-manager'),
-        scheduler: bundle('scheduler'),
-        serving: bundle('serving'),
-      },
-      encryption: [{ name: 'key1', provider: 'secretbox', secret: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' }],
-      audit: true,
-    }),
+  'control-plane': () => renderControlPlane(controlPlaneInput),
   worker: () =>
     renderWorker({
       node: { name: 'demo-general-worker-aaaaa', address: 'demo-general-worker-aaaaa.example.com' },
@@ -83,12 +86,38 @@ test('keys and anything holding credentials are 0600; nothing else is', () => {
   }
 });
 
-test('only control-plane nodes get a CA key (the Kubernetes one); workers and etcd members never do', () => {
+test('no user-data holds a CA key; control-plane nodes get the Kubernetes one by hand-over; workers and etcd members never', () => {
   const { nodes, pki } = renderCluster(sampleCluster(), realRenderContext());
   const holds = (text: string, keyPem: string) => text.includes(keyPem.split('\n')[1]!);
   for (const n of nodes) {
-    const got = [holds(n.userData, pki.kubernetesCA.key), holds(n.userData, pki.etcdCA.key), holds(n.userData, pki.etcdPeerCA.key), holds(n.userData, pki.frontProxyCA.key)];
-    assert.deepEqual(got, [n.role === 'control-plane', false, false, false], `${n.name} (${n.role}): kubernetes, etcd, etcd peer, front-proxy CA keys`);
+    const got = [pki.kubernetesCA.key, pki.etcdCA.key, pki.etcdPeerCA.key, pki.frontProxyCA.key].map((k) => holds(n.userData, k));
+    assert.deepEqual(got, [false, false, false, false], `${n.name} (${n.role}) user-data: kubernetes, etcd, etcd peer, front-proxy CA keys`);
+    const handed = n.handOver.map((f) => f.content).join('');
+    assert.deepEqual([pki.kubernetesCA.key, pki.etcdCA.key, pki.etcdPeerCA.key, pki.frontProxyCA.key].map((k) => holds(handed, k)), [n.role === 'control-plane', false, false, false], `${n.name} (${n.role}) hand-over`);
+  }
+});
+
+test('control planes, at every supported minor: user-data holds no private key but the node’s SSH host key; every key is handed over, and what uses one waits for it', () => {
+  const { nodes } = renderCluster(sampleCluster(), realRenderContext());
+  const perMinor = Object.keys(RELEASES).map((minor) => renderControlPlane({ ...controlPlaneInput, version: `v${minor}.0` }));
+  for (const n of [...nodes.filter((x) => x.role === 'control-plane'), ...perMinor]) {
+    const doc = parse(n.userData.replace(/^#cloud-config\n/, ''));
+    const { ssh_keys: sshKeys, ...rest } = doc;
+    assert.ok(!/PRIVATE KEY/.test(JSON.stringify(rest)), `${n.name}: no private key outside ssh_keys`);
+    assert.deepEqual(Object.keys(sshKeys).sort(), ['ed25519_private', 'ed25519_public'], `${n.name}: the host key only`);
+    assert.ok(!/secretbox|aescbc/.test(n.userData), `${n.name}: no encryption key`);
+    const handed = new Set(n.handOver.map((f) => f.path));
+    for (const f of n.files) if (/PRIVATE KEY|secretbox/.test(f.content) && !f.path.includes('hardway-install')) assert.ok(handed.has(f.path), `${n.name}: ${f.path} is handed over`);
+    assert.ok(handed.has('/var/lib/kubernetes/ca.key') && handed.has('/var/lib/kubernetes/service-account.key') && handed.has('/var/lib/kubernetes/encryption-config.yaml'));
+    const unit = (name: string) => n.files.find((f) => f.path === `/etc/systemd/system/${name}`)!.content;
+    for (const u of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'flanneld']) {
+      assert.match(unit(`${u}.service`), new RegExp(`^Requires=.*\\b${HANDOVER_UNIT}\\b`, 'm'), `${n.name}: ${u} waits for its keys`);
+      assert.match(unit(`${u}.service`), new RegExp(`^After=.*\\b${HANDOVER_UNIT}\\b`, 'm'));
+    }
+    assert.match(unit(HANDOVER_UNIT), new RegExp(`until \\[ -e ${HANDOVER_MARKER} \\]`));
+    // The operator's key: root, SFTP only.
+    const keys = n.files.find((f) => f.path === HANDOVER_KEYS_FILE)!.content;
+    assert.match(keys, /^restrict,command="internal-sftp" ssh-ed25519 \S+/);
   }
 });
 

@@ -5,7 +5,8 @@ import type { KeyPair } from '../pki/x509.ts';
 import type { EncryptionKey } from '../pki/encryption.ts';
 import type { MachineIdentity } from '../pki/profiles.ts';
 import { renderKubeconfig } from '../pki/kubeconfig.ts';
-import { renderCloudConfig, secretFile, publicFile, type NodeFile } from './cloudconfig.ts';
+import { renderCloudConfig, secretFile, publicFile, handedOverFile, type NodeFile } from './cloudconfig.ts';
+import { handOverFiles, handOverSshKeys, HANDOVER_UNIT, type HandOverAccess } from './handover.ts';
 import { renderService, nodeEnvUnit, nodeEnvScript, NODE_ENV_UNIT, METADATA_BLOCK_UNIT, METADATA_BLOCK_SCRIPT, metadataBlockScript, metadataBlockUnit, type ServiceUnit } from './units.ts';
 import { renderInstallScript } from './install.ts';
 import { etcdArtifact, nodeArtifacts, type PinnedDigests } from './manifest.ts';
@@ -19,10 +20,13 @@ export interface RenderedNode {
   role: 'etcd' | 'control-plane' | 'worker';
   name: string;
   userData: string;
+  /** Every file the node ends up with, handed-over ones included. */
   files: NodeFile[];
+  /** The files the operator hands over once the node runs (not in user-data); empty for other roles. */
+  handOver: NodeFile[];
 }
 
-function finish(role: RenderedNode['role'], name: string, files: NodeFile[], units: ServiceUnit[], install: string): RenderedNode {
+function finish(role: RenderedNode['role'], name: string, files: NodeFile[], units: ServiceUnit[], install: string, sshKeys?: Record<string, string>): RenderedNode {
   const all: NodeFile[] = [
     { path: '/usr/local/sbin/hardway-node-env', content: nodeEnvScript, permissions: '0755' },
     publicFile(`/etc/systemd/system/${NODE_ENV_UNIT}`, nodeEnvUnit),
@@ -30,7 +34,7 @@ function finish(role: RenderedNode['role'], name: string, files: NodeFile[], uni
     ...units.map((u) => publicFile(`/etc/systemd/system/${u.name}`, renderService(u))),
     { path: INSTALL, content: install, permissions: '0755' },
   ];
-  return { role, name, files: all, userData: renderCloudConfig({ hostname: name, files: all, runcmd: [[INSTALL]] }) };
+  return { role, name, files: all, handOver: all.filter((f) => f.handOver), userData: renderCloudConfig({ hostname: name, files: all, runcmd: [[INSTALL]], sshKeys }) };
 }
 
 // ---------------------------------------------------------------------------------------------- etcd
@@ -182,12 +186,12 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
     publicFile(`${KUBELET}/pki/ca.crt`, c.caCert),
     ...(c.identity.kind === 'certificates'
       ? [
-          publicFile(`${KUBELET}/pki/kubelet.crt`, c.identity.kubelet.cert),
-          secretFile(`${KUBELET}/pki/kubelet.key`, c.identity.kubelet.key),
+          handedOverFile(`${KUBELET}/pki/kubelet.crt`, c.identity.kubelet.cert, '0644'),
+          handedOverFile(`${KUBELET}/pki/kubelet.key`, c.identity.kubelet.key),
           secretFile(`${KUBELET}/kubeconfig`, fileKubeconfig(c.clusterName, `system:node:${c.node.name}`, c.apiServer, `${KUBELET}/pki`, 'kubelet')),
           publicFile(`${PROXY}/ca.crt`, c.caCert),
-          publicFile(`${PROXY}/kube-proxy.crt`, c.identity.kubeProxy.cert),
-          secretFile(`${PROXY}/kube-proxy.key`, c.identity.kubeProxy.key),
+          handedOverFile(`${PROXY}/kube-proxy.crt`, c.identity.kubeProxy.cert, '0644'),
+          handedOverFile(`${PROXY}/kube-proxy.key`, c.identity.kubeProxy.key),
           secretFile(`${PROXY}/kubeconfig`, fileKubeconfig(c.clusterName, 'system:kube-proxy', c.apiServer, PROXY, 'kube-proxy')),
         ]
       : [
@@ -206,6 +210,8 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
     publicFile(`${PROXY}/config.yaml`, kubeProxyConfig({ kubeconfig: `${PROXY}/kubeconfig`, clusterCIDR: c.network.podCIDR })),
   ];
   const bootstrap = c.identity.kind === 'bootstrap';
+  // Control-plane nodes: their keys arrive after boot (handover.ts); what uses them waits.
+  const handOver = c.identity.kind === 'certificates' ? { after: [HANDOVER_UNIT], requires: [HANDOVER_UNIT] } : { after: [], requires: [] };
   // Started before kubelet has its certificate, they would fail and be restarted until it has: wait instead.
   const waitFor = (file: string) => ({ ExecStartPre: `/bin/sh -c 'until [ -s ${file} ]; do sleep 1; done'`, TimeoutStartSec: '900' });
   const labels = Object.entries(c.nodeLabels ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -232,14 +238,15 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
         '--node-ip=${PRIVATE_IPV4}',
         ...(labels.length ? [`--node-labels=${labels.join(',')}`] : []),
       ],
-      after: ['containerd.service', METADATA_BLOCK_UNIT],
-      requires: ['containerd.service', METADATA_BLOCK_UNIT],
+      after: ['containerd.service', METADATA_BLOCK_UNIT, ...handOver.after],
+      requires: ['containerd.service', METADATA_BLOCK_UNIT, ...handOver.requires],
     },
     {
       name: 'kube-proxy.service',
       description: 'Kubernetes kube-proxy',
       exec: '/usr/local/bin/kube-proxy',
       args: [`--config=${PROXY}/config.yaml`, `--hostname-override=${c.node.name}`],
+      ...handOver,
       ...(bootstrap ? { service: waitFor(KUBELET_CLIENT_PEM) } : {}),
     },
     {
@@ -248,7 +255,8 @@ function nodeParts(c: NodeCommon): { files: NodeFile[]; units: ServiceUnit[] } {
       exec: '/usr/local/bin/flanneld',
       args: ['--kube-subnet-mgr', `--kubeconfig-file=${KUBELET}/kubeconfig`, '--iface=${PRIVATE_IPV4}', '--ip-masq', '--net-config-path=/etc/kube-flannel/net-conf.json'],
       environment: { NODE_NAME: c.node.name },
-      after: ['kubelet.service'],
+      after: ['kubelet.service', ...handOver.after],
+      requires: handOver.requires,
       ...(bootstrap ? { service: waitFor(`${KUBELET}/kubeconfig`) } : {}),
     },
   ];
@@ -291,6 +299,8 @@ export interface ControlPlaneBootstrap extends Omit<NodeCommon, 'caCert' | 'iden
   /** Keys for Secrets at rest, the writer first (src/pki/encryption.ts); none: not encrypted. */
   encryption?: EncryptionKey[];
   audit: boolean;
+  /** How the operator reaches the node to hand over its keys (handover.ts). */
+  access: HandOverAccess;
 }
 
 export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
@@ -302,9 +312,13 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
     apiServer: local,
     nodeTaints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }, ...(cp.nodeTaints ?? [])],
   });
-  const pair = (name: string, b: CertBundle) => [publicFile(`${K}/${name}.crt`, b.cert), secretFile(`${K}/${name}.key`, b.key)];
+  // Handed over as pairs: a shared leaf re-issued between the droplet's create and the hand-over still
+  // matches its key.
+  const pair = (name: string, b: CertBundle) => [handedOverFile(`${K}/${name}.crt`, b.cert, '0644'), handedOverFile(`${K}/${name}.key`, b.key)];
   const files: NodeFile[] = [
-    ...pair('ca', cp.ca),
+    ...handOverFiles(cp.access),
+    publicFile(`${K}/ca.crt`, cp.ca.cert),
+    handedOverFile(`${K}/ca.key`, cp.ca.key),
     publicFile(`${K}/etcd-ca.crt`, cp.etcdCA),
     publicFile(`${K}/front-proxy-ca.crt`, cp.frontProxyCA),
     ...pair('apiserver', cp.leaves.apiserver),
@@ -314,7 +328,7 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
     ...pair('controller-manager', cp.leaves.controllerManager),
     ...pair('scheduler', cp.leaves.scheduler),
     ...pair('serving', cp.leaves.serving),
-    secretFile(`${K}/service-account.key`, cp.serviceAccount.privateKeyPem),
+    handedOverFile(`${K}/service-account.key`, cp.serviceAccount.privateKeyPem),
     publicFile(`${K}/service-account.pub`, cp.serviceAccount.publicKeyPem),
     secretFile(`${K}/controller-manager.kubeconfig`, fileKubeconfig(cp.clusterName, 'system:kube-controller-manager', local, K, 'controller-manager')),
     secretFile(`${K}/scheduler.kubeconfig`, fileKubeconfig(cp.clusterName, 'system:kube-scheduler', local, K, 'scheduler')),
@@ -322,7 +336,7 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
       `${K}/kube-scheduler.yaml`,
       stringify({ apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration', clientConnection: { kubeconfig: `${K}/scheduler.kubeconfig` }, leaderElection: { leaderElect: true } }),
     ),
-    ...(cp.encryption?.length ? [secretFile(`${K}/encryption-config.yaml`, encryptionConfig(cp.encryption))] : []),
+    ...(cp.encryption?.length ? [handedOverFile(`${K}/encryption-config.yaml`, encryptionConfig(cp.encryption))] : []),
     ...(cp.audit ? [publicFile(`${K}/audit-policy.yaml`, auditPolicy)] : []),
     ...nodeFiles,
   ];
@@ -368,6 +382,8 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
           ? [`--audit-policy-file=${K}/audit-policy.yaml`, '--audit-log-path=/var/log/kubernetes/audit.log', '--audit-log-maxage=7', '--audit-log-maxbackup=5', '--audit-log-maxsize=100']
           : []),
       ],
+      after: [HANDOVER_UNIT],
+      requires: [HANDOVER_UNIT],
       service: { LimitNOFILE: '65536' },
     },
     {
@@ -398,7 +414,8 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         '--controllers=*,bootstrapsigner,tokencleaner',
         '--leader-elect=true',
       ],
-      after: ['kube-apiserver.service'],
+      after: ['kube-apiserver.service', HANDOVER_UNIT],
+      requires: [HANDOVER_UNIT],
     },
     {
       name: 'kube-scheduler.service',
@@ -413,10 +430,11 @@ export function renderControlPlane(cp: ControlPlaneBootstrap): RenderedNode {
         `--tls-private-key-file=${K}/serving.key`,
         healthPaths,
       ],
-      after: ['kube-apiserver.service'],
+      after: ['kube-apiserver.service', HANDOVER_UNIT],
+      requires: [HANDOVER_UNIT],
     },
     ...nodeUnits,
   ];
-  const install = renderInstallScript({ artifacts: nodeArtifacts(cp.version, 'control-plane', cp.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, METADATA_BLOCK_UNIT, ...units.map((u) => u.name)] });
-  return finish('control-plane', cp.node.name, files, units, install);
+  const install = renderInstallScript({ artifacts: nodeArtifacts(cp.version, 'control-plane', cp.pins), prepare: NODE_PREPARE, units: [NODE_ENV_UNIT, METADATA_BLOCK_UNIT, HANDOVER_UNIT, ...units.map((u) => u.name)] });
+  return finish('control-plane', cp.node.name, files, units, install, handOverSshKeys(cp.access));
 }

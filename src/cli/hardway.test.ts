@@ -22,10 +22,18 @@ test('render prints every machine with its size, and writes 0600 files with --ou
     assert.equal(rows.length, 8, '3 etcd + 3 control plane + 2 workers');
     assert.equal(rows.filter((r) => / etcd /.test(r)).length, 3);
     assert.ok(rows.every((r) => /\d+%$/.test(r)), 'each row ends with its share of 64 KiB');
-    const files = readdirSync(dir);
+    const all = readdirSync(dir);
+    const files = all.filter((x) => !x.endsWith('.handover') && x !== 'handover-key');
     assert.equal(files.length, 9, 'one per machine, and the workers\' bootstrap tokens');
     for (const f of files) assert.equal(statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
     for (const f of files.filter((x) => x !== 'bootstrap-tokens.yaml')) assert.ok(readFileSync(path.join(dir, f), 'utf8').startsWith('#cloud-config\n'));
+    // Control-plane keys: a tree per node to copy over SFTP, and the key allowed to.
+    const trees = all.filter((x) => x.endsWith('.handover'));
+    assert.deepEqual(trees.map((x) => x.replace(/-\w+\.handover$/, '')), ['demo-cp', 'demo-cp', 'demo-cp']);
+    assert.equal(statSync(path.join(dir, trees[0]!, 'var/lib/kubernetes/ca.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(path.join(dir, 'handover-key')).mode & 0o777, 0o600);
+    assert.match(readFileSync(path.join(dir, 'handover-key'), 'utf8'), /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    assert.ok(out.some((l) => l.includes('over SFTP')));
     // Each worker's token is one of the Secrets to apply.
     const tokens = readFileSync(path.join(dir, 'bootstrap-tokens.yaml'), 'utf8');
     for (const f of files.filter((x) => x.includes('-worker-'))) {

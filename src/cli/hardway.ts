@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { validateObject, formatProblems, type EtcdCluster, type ControlPlane, type WorkerPool, API_VERSION } from '../api/v1alpha1/index.ts';
 import { stringify } from 'yaml';
+import { HANDOVER_MARKER } from '../bootstrap/handover.ts';
 import { renderCluster } from '../bootstrap/cluster.ts';
 import { BOOTSTRAP_GROUP, BOOTSTRAP_TOKEN_TTL_MS } from '../pki/bootstrap-token.ts';
 import { defaultPkiContext } from '../pki/cluster.ts';
@@ -90,7 +91,7 @@ function render(argv: string[], io: Output): number {
     return 1;
   }
 
-  const { nodes, tokens } = renderCluster({ etcd: etcd[0]!, controlPlane: cp, workerPools: pools }, { ...defaultPkiContext(), randomBytes: (n) => randomBytes(n) });
+  const { nodes, tokens, handOverKey } = renderCluster({ etcd: etcd[0]!, controlPlane: cp, workerPools: pools }, { ...defaultPkiContext(), randomBytes: (n) => randomBytes(n) });
   if (out) mkdirSync(out, { recursive: true });
   const width = Math.max(...nodes.map((n) => n.name.length));
   let over = false;
@@ -101,7 +102,15 @@ function render(argv: string[], io: Output): number {
     io.log(`${n.name.padEnd(width)}  ${n.role.padEnd(13)}  ${String(size).padStart(6)}  ${((size / USER_DATA_LIMIT) * 100).toFixed(0).padStart(4)}%${size > BUDGET ? '  over the 48 KiB budget' : ''}`);
     // User-data holds private keys: readable by the owner only.
     if (out) writeFileSync(path.join(out, `${n.name}.yaml`), n.userData, { mode: 0o600 });
+    // Control-plane keys are not in user-data: they go to the node over SFTP once it runs, marker last.
+    if (out) for (const f of n.handOver) {
+      const target = path.join(out, `${n.name}.handover`, f.path);
+      mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+      writeFileSync(target, f.content, { mode: Number.parseInt(f.permissions, 8) });
+    }
   }
+  const handOvers = nodes.filter((n) => n.handOver.length);
+  if (out && handOvers.length) writeFileSync(path.join(out, 'handover-key'), handOverKey.privateKey, { mode: 0o600 });
   if (out && tokens.length) {
     // Workers join with bootstrap tokens, which must be in the cluster before they boot (the operator
     // makes its own); here they are manifests to apply to the new cluster's kube-system.
@@ -117,5 +126,7 @@ function render(argv: string[], io: Output): number {
     writeFileSync(path.join(out, 'bootstrap-tokens.yaml'), manifests.join('---\n'), { mode: 0o600 });
   }
   if (out) io.log(`wrote ${nodes.length} files to ${out} (mode 0600: they contain private keys)${tokens.length ? `, and bootstrap-tokens.yaml: the workers' join tokens, to apply to the new cluster (they expire in ${BOOTSTRAP_TOKEN_TTL_MS / 60_000} minutes)` : ''}`);
+  if (out && handOvers.length)
+    io.log(`control-plane keys are not in their user-data: copy each <node>.handover/ tree to that node as root over SFTP with the key in handover-key (the node allows it SFTP only), then create ${HANDOVER_MARKER} there; until then its Kubernetes units wait`);
   return over ? 1 : 0;
 }

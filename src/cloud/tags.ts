@@ -37,3 +37,11 @@ export function tagValue(tags: string[], prefix: 'hardway:machine:' | 'hardway:v
   const v = t.slice(prefix.length);
   return prefix === 'hardway:version:' ? v.replace(/-/g, '.') : v;
 }
+
+/**
+ * A control-plane droplet made to receive its keys after boot (docs/security.md); the second tag once the
+ * operator has handed them over. A droplet with neither predates the hand-over: its keys are in its
+ * user-data, and it is replaced.
+ */
+export const HANDOVER_TAG = 'hardway:handover';
+export const HANDED_OVER_TAG = 'hardway:handed-over';

@@ -245,6 +245,8 @@ async function clusterApply(): Promise<Figure[]> {
     const etcd = new FakeEtcd({ machines: compute, dns });
     const health = new FakeKubeHealth();
     const workload = new FakeWorkloadConnector();
+    const { FakeHandOver } = await import('../../src/handover/fake.ts');
+    const handOver = new FakeHandOver((a) => compute.activeDroplets().find((d) => d.privateIp === a || d.publicIp === a));
     const sample = (kind: string, replicas: number) => {
       const x = sampleOf(kind) as unknown as Obj;
       x.metadata = { name: (x.metadata as { name: string }).name, namespace: 'ns' };
@@ -298,6 +300,7 @@ async function clusterApply(): Promise<Figure[]> {
         ...common,
         get: (k) => informers.ControlPlane.get(k) as never,
         getEtcd: (k) => informers.EtcdCluster.get(k) as never,
+        handOver,
         dependents: referring('WorkerPool', 'controlPlaneRef'),
         health,
         workload,

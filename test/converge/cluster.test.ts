@@ -546,7 +546,9 @@ test('encryption key rotation: three rolls, no node ever next to one that cannot
     assert.equal(last.previous, undefined);
     assert.notEqual(last.current.secret, first.current.secret);
     for (const d of h.droplets('demo-cp-')) {
-      assert.ok(d.userData!.includes(last.current.secret) && !d.userData!.includes(first.current.secret), `${d.name} holds the new key only`);
+      const given = (h.handOver.pushes.get(d.name) ?? []).map((p) => p.files.find((f) => f.path.endsWith('/encryption-config.yaml'))!.content).join('');
+      assert.ok(given.includes(last.current.secret) && !given.includes(first.current.secret), `${d.name} was handed the new key only`);
+      assert.ok(!d.userData!.includes(last.current.secret) && !d.userData!.includes(first.current.secret), `${d.name}: no key in user-data`);
     }
     assert.equal(h.lines.filter((l) => l.msg === 'removing control-plane node').length, 9, 'three rolls of three nodes');
     assert.ok(!JSON.stringify(h.lines).includes(last.current.secret) && !JSON.stringify(h.lines).includes(first.current.secret), 'no key in the log');
@@ -567,7 +569,8 @@ test('encryption key rotation: three rolls, no node ever next to one that cannot
       return x && (x.status!.encryption as { key: string; stage: string }).key === 'key2' && (x.status!.encryption as { stage: string }).stage === 'Stable' && g.droplets('demo-cp-').length === 1 ? x : undefined;
     }, 120_000);
     assert.equal((cp.status!.encryption as { provider: string }).provider, 'secretbox');
-    assert.ok(!g.droplets('demo-cp-')[0]!.userData!.includes(aescbc), 'the aescbc key is gone from the node');
+    const node = g.droplets('demo-cp-')[0]!;
+    assert.ok(!JSON.stringify(g.handOver.pushes.get(node.name)).includes(aescbc), 'the aescbc key is gone from the node');
     assert.equal(g.api.calls.filter((c) => c === 'reencryptSecrets').length, 1);
   } finally {
     await g.stop();

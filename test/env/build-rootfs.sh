@@ -29,8 +29,10 @@ rm -rf "$work" && mkdir -p "$(dirname "$dest")"
 echo "build-rootfs: debootstrap trixie (1.5–2 min)"
 # python3-cffi-backend: debootstrap does not resolve the virtual package python3-cryptography depends on.
 # python3: the install script reads GitHub's release JSON with it. openssl: the node scripts' checks.
+# openssh-server: control-plane nodes receive their keys from the operator over SFTP, as droplets' images
+# (which ship it) would.
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,udev,cloud-init,python3-cffi-backend,iproute2,curl,ca-certificates,iptables,kmod,procps,netbase,systemd-resolved,openssl \
+  --include=systemd,systemd-sysv,dbus,udev,cloud-init,python3-cffi-backend,iproute2,curl,ca-certificates,iptables,kmod,procps,netbase,systemd-resolved,openssl,openssh-server \
   trixie "$work" http://deb.debian.org/debian >"$dest.log" 2>&1 || { tail -n 30 "$dest.log" >&2; exit 1; }
 
 # nspawn refuses a machine-id holding a newline ("Invalid argument"); an empty file lets systemd make one.
@@ -40,8 +42,9 @@ cat >"$work/etc/cloud/cloud.cfg.d/90-hardway-test.cfg" <<'CFG'
 datasource_list: [ NoCloud, None ]
 # update-locale fails in a minbase root without locales.
 locale: C.UTF-8
-# No openssh in the image: without this, trixie's cloud-init ends "degraded" for want of host keys.
-ssh_genkeytypes: []
+# Host keys made at first boot (the package's, made at build time, are deleted: ssh_deletekeys): ed25519
+# only, which is quick; control-plane nodes are given theirs in user-data (ssh_keys).
+ssh_genkeytypes: [ed25519]
 CFG
 # The seed's static network-config is the whole network: no router advertisements or link-local
 # addresses (cloud-init 22.4 ignored accept-ra: false; systemd-networkd-wait-online otherwise waits 2 min).

@@ -26,7 +26,7 @@ fi
 
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  ca-certificates curl openssl jq rsync dpkg-dev golang-go make \
+  ca-certificates curl openssl jq rsync dpkg-dev golang-go make openssh-server \
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev \
   cloud-init systemd systemd-container debootstrap iproute2 util-linux kmod gcc libc6-dev \
   lua5.1 golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev golang-gopkg-yaml.v3-dev >/dev/null

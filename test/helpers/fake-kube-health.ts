@@ -40,7 +40,15 @@ export class FakeKubeHealth implements KubeHealth {
     return this;
   }
 
+  /**
+   * What the whole node answers before any setting applies (a harness's rule, e.g. nothing runs until the
+   * node has its keys); undefined: the settings apply.
+   */
+  gate: (node: string) => ProbeResult | undefined = () => undefined;
+
   private answer(node: NodeAddress, c: KubeComponent): ProbeResult {
+    const gated = this.gate(nodeNameOf(node));
+    if (gated) return { ...gated };
     const byName = this.answers.get(nodeNameOf(node))?.[c];
     const byIp = this.answers.get(node.ip)?.[c];
     return { ...(byName ?? byIp ?? { ok: true }) };

@@ -13,6 +13,7 @@ import { CloudFactory } from '../../src/controllers/clouds.ts';
 import { controlPlaneController, type ControlPlaneTiming } from '../../src/controllers/controlplane/reconciler.ts';
 import { workerPoolController, type WorkerPoolTiming } from '../../src/controllers/workerpool/reconciler.ts';
 import { FakeWorkloadConnector } from '../../src/workload/fake.ts';
+import { FakeHandOver } from '../../src/handover/fake.ts';
 import { createCA } from '../../src/pki/certs.ts';
 import { generateKey } from '../../src/pki/x509.ts';
 import type { Observed } from '../../src/controllers/status.ts';
@@ -33,6 +34,14 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
   const workload = new FakeWorkloadConnector();
   const host = (sampleOf('ControlPlane').spec as { endpoint: { host: string } }).endpoint.host;
   const api = workload.cluster(host);
+  // Control-plane droplets answer nothing until their keys are handed over (their units wait for them).
+  const byAddress = (a: string) => compute.activeDroplets().find((d) => d.privateIp === a || d.publicIp === a);
+  const handOver = new FakeHandOver(byAddress, () => bus.emit('change'));
+  const waitsForKeys = (d: { userData?: string }) => !!d.userData?.includes('hardway-handover.service');
+  health.gate = (name) => {
+    const d = compute.activeDroplets().find((x) => x.name === name);
+    return d && waitsForKeys(d) && !handOver.pushes.has(name) ? { ok: false, message: 'connect ECONNREFUSED (keys not handed over yet)' } : undefined;
+  };
 
   // An EtcdCluster that is Ready, with its CA: what the EtcdCluster controller leaves behind.
   const etcd = sampleOf('EtcdCluster') as unknown as Obj;
@@ -53,6 +62,7 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
     if (o.registerNodes === false) return;
     for (const d of compute.activeDroplets()) {
       if (registered.has(d.name) || !d.userData?.includes('kubelet.service')) continue;
+      if (waitsForKeys(d) && !handOver.pushes.has(d.name)) continue;
       registered.add(d.name);
       api.addNode(d.name, { ready: 'True', unschedulable: false, kubeletVersion: d.userData.match(/kubernetes\/release\/(v[\d.]+)/)?.[1] });
       bus.emit('change');
@@ -69,7 +79,7 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
       WorkerPool: new Informer<Obj>(kube.listWatch<Obj>(WorkerPools), { name: 'wp' }),
     };
     const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500 });
-    const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(Date.now() + offsetMs), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki, health, workload };
+    const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(Date.now() + offsetMs), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki, health, workload, handOver };
     const cp = controlPlaneController({
       ...common,
       get: (k) => informers.ControlPlane.get(k) as never,
@@ -140,6 +150,7 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
     dns,
     health,
     workload,
+    handOver,
     api,
     host,
     lines,

@@ -33,6 +33,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { NodeFile } from '../../src/bootstrap/cloudconfig.ts';
+import { HANDOVER_UNIT } from '../../src/bootstrap/handover.ts';
 import { kubeBinDir } from '../env/cluster.ts';
 import { execStart } from './etcd.ts';
 import { SimKubelet, startKubeProxy, startScheduler, type AgentEnv } from './kubelet.ts';
@@ -263,14 +264,35 @@ export class KubeNode {
     this.note(name, `failed: ${reason}`);
   }
 
-  /** cloud-init's write_files, then the units (apiserver first, as systemd's After= orders them). */
-  async start(): Promise<void> {
-    const { root, privateIp, publicIp } = this.env;
-    for (const f of this.files) {
-      const target = path.join(root, f.path);
+  private writeFiles(files: { path: string; content: string; permissions: string }[]) {
+    for (const f of files) {
+      const target = path.join(this.env.root, f.path);
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, f.content);
       chmodSync(target, Number.parseInt(f.permissions, 8));
+    }
+  }
+
+  private keysArrived?: () => void;
+  private readonly keys = new Promise<void>((r) => (this.keysArrived = r));
+
+  /** The operator's hand-over (its files, then the marker), as the node's sshd would write them. */
+  receive(files: { path: string; content: string; permissions: string }[], marker: string) {
+    this.writeFiles([...files, { path: marker, content: 'handed over\n', permissions: '0644' }]);
+    this.note('node', `keys handed over: ${files.length} files`);
+    this.keysArrived!();
+  }
+
+  /**
+   * cloud-init's write_files, then the units (apiserver first, as systemd's After= orders them); on a
+   * control-plane node, once its keys are handed over (its units wait on ${HANDOVER_UNIT}).
+   */
+  async start(): Promise<void> {
+    const { privateIp, publicIp } = this.env;
+    this.writeFiles(this.files);
+    if (this.unit(HANDOVER_UNIT)) {
+      this.note('node', 'waiting for its keys to be handed over');
+      await this.keys;
     }
     this.localKubeconfigs();
     const env = { PRIVATE_IPV4: privateIp, PUBLIC_IPV4: publicIp ?? '' };

@@ -26,6 +26,8 @@ import type { RenderedNode } from '../../src/bootstrap/roles.ts';
 import type { NodeFile } from '../../src/bootstrap/cloudconfig.ts';
 import { startMember, requireEtcd, type RunningMember } from './etcd.ts';
 import { KubeNode, type Component, type KubeTiming } from './kube-node.ts';
+import { FakeHandOver } from '../../src/handover/fake.ts';
+import { HandOverError } from '../../src/handover/port.ts';
 import { forward, setReachable, type Forwarder } from './tcp-proxy.ts';
 import type { MachineCloud } from './machine-cloud.ts';
 import type { Machine } from './machine.ts';
@@ -131,6 +133,12 @@ export class NodeSimulator {
   private readonly resolv: string;
   private readonly timing: KubeTiming;
   private stopping = false;
+  /**
+   * Stand-in for the nodes' sshd, for the operator's hand-over (give it as OperatorDeps.handOver): checks
+   * the host and client keys against the node's user-data (src/handover/fake.ts) and writes the files on
+   * the simulated node's disk. Machines (--machines) run Debian's real sshd instead.
+   */
+  readonly handOver: FakeHandOver;
 
   constructor(
     private readonly compute: FakeDigitalOcean,
@@ -147,6 +155,14 @@ export class NodeSimulator {
     writeFileSync(this.resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
     this.timing = { heartbeatMs: o.heartbeatMs ?? 5_000, registerRetryMs: o.registerRetryMs ?? 1_000, restartDelayMs: o.restartDelayMs };
     this.events.setMaxListeners(100);
+    this.handOver = new FakeHandOver(
+      (a) => this.compute.activeDroplets().find((d) => d.privateIp === a || d.publicIp === a),
+      (name, files, marker) => {
+        const n = this.nodes.get(name);
+        if (n instanceof KubeNode) n.receive(files, marker);
+        else throw new HandOverError('unreachable', `${name} is not a simulated Kubernetes node`);
+      },
+    );
   }
 
   /** Runs the simulated cloud's nodes (a loop over the fake's state, as a data centre would). */

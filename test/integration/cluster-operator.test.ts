@@ -52,6 +52,7 @@ test('kubectl apply the sample cluster → etcd, control plane and pool Ready; t
       etcdTiming: { ...fast, probeTimeoutMs: 1_000, endpointDrainMs: 1_000 },
       controlPlaneTiming: { ...fast, rotationDrainMs: 1_000 },
       workerPoolTiming: { ...fast, drainTimeoutMs: 5_000 },
+      handOver: sim.handOver,
     });
 
     // Everything at once, in any order, as Argo CD would.

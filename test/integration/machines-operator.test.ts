@@ -16,6 +16,8 @@ import { kubeEnv, freshNamespace, type KubeEnv } from './env.ts';
 import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
 import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
 import { startOperator, type RunningOperator } from '../../src/operator.ts';
+import { HANDED_OVER_TAG } from '../../src/cloud/tags.ts';
+import { HANDOVER_MARKER } from '../../src/bootstrap/handover.ts';
 import { parseConfig } from '../../src/runtime/config.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
@@ -109,6 +111,20 @@ test('the sample cluster on real machines through the operator: all Ready, kubec
       assert.deepEqual(states, Object.fromEntries(units.map((u) => [u, 'active'])), m.spec.name);
       assert.deepEqual(await wrongModes(m, compute.droplets.get(Number(m.spec.instanceId))!.userData!), [], `${m.spec.name}: files installed with their modes`);
     }
+    // Control-plane nodes got their keys from the operator over SSH (Debian's sshd in the machine, the
+    // operator's ssh2 client): files in place with their modes, not in user-data, droplet tagged.
+    for (const m of machines.running().filter((x) => x.spec.name.startsWith('demo-cp-'))) {
+      const d = compute.droplets.get(Number(m.spec.instanceId))!;
+      assert.ok(d.tags.includes(HANDED_OVER_TAG), `${m.spec.name}: tagged ${HANDED_OVER_TAG}`);
+      const onNode = await m.exec(['stat', '-c', '%a %U', '/var/lib/kubernetes/ca.key', '/var/lib/kubernetes/service-account.key', '/var/lib/kubernetes/encryption-config.yaml', HANDOVER_MARKER]);
+      assert.deepEqual(onNode.stdout.trim().split('\n'), ['600 root', '600 root', '600 root', '644 root'], m.spec.name);
+      const { ssh_keys: _hostKey, ...rest } = parse(d.userData!.replace(/^#cloud-config\n/, ''));
+      assert.ok(!/PRIVATE KEY|secretbox/.test(JSON.stringify(rest)), `${m.spec.name}: no key in user-data but its host key`);
+    }
+    const handedOver = (await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'reason=KeysHandedOver', '-o', 'jsonpath={.items[*].message}')).trim();
+    console.log(`KeysHandedOver events: ${handedOver}`);
+    assert.match(handedOver, /demo-cp-\w+: \d+ files over SFTP \(host key SHA256:/);
+
     // The wrappers said what they translated for v1.20, in the units' journals.
     const aControlPlane = machines.running().find((m) => m.spec.name.startsWith('demo-cp-'))!;
     const scheduler = await aControlPlane.exec(['journalctl', '--no-pager', '-o', 'cat', '-u', 'kube-scheduler']);

@@ -26,7 +26,9 @@ import { CloudflareDns } from '../../src/cloud/cloudflare/dns.ts';
 import type { Droplet } from '../../src/cloud/ports.ts';
 import { sampleCluster, realRenderContext } from '../helpers/cluster.ts';
 import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
+import { parse } from 'yaml';
 import { NodeSimulator } from '../helpers/simulator.ts';
+import { HANDOVER_MARKER } from '../../src/bootstrap/handover.ts';
 import { kubeBinariesPresent } from '../env/cluster.ts';
 import { adaptFlags, binaryInfo, kubeBinary } from '../helpers/kube-node.ts';
 import { execStart } from '../helpers/etcd.ts';
@@ -42,7 +44,7 @@ const description = sampleCluster();
 description.etcd.spec.replicas = 1;
 description.controlPlane.spec.replicas = 1;
 description.workerPools[0]!.spec.replicas = 3;
-const { pki, nodes, tokens } = renderCluster(description, ctx);
+const { pki, nodes, tokens, handOverKey } = renderCluster(description, ctx);
 const etcd = nodes.find((n) => n.role === 'etcd')!;
 const cp = nodes.find((n) => n.role === 'control-plane')!;
 const [worker, noToken, noBootstrap] = nodes.filter((n) => n.role === 'worker') as [RenderedNode, RenderedNode, RenderedNode];
@@ -134,6 +136,10 @@ before(async () => {
   await a(`${cp.name}.${ZONE}`, cpIp().privateIPv4!);
   await a(ENDPOINT, cpIp().publicIPv4!);
   sim = new NodeSimulator(compute, dns, path.join(root, 'nodes'), { heartbeatMs: 1_000, registerRetryMs: 500 }).start();
+  // What the operator does once the droplet runs: hand the control-plane node its keys (until then its
+  // units wait), with the host key its user-data gives.
+  const hostKey = (parse(cp.userData.replace(/^#cloud-config\n/, '')) as { ssh_keys: { ed25519_public: string } }).ssh_keys.ed25519_public;
+  await poll('keys handed over', () => sim.handOver.push({ address: cpIp().publicIPv4!, hostKey }, handOverKey.privateKey, cp.handOver, HANDOVER_MARKER).then(() => true), (x) => x, 30_000);
   // What the operator does once the API answers: the addons (TLS-bootstrap RBAC among them) and each
   // worker's token, except noToken's; then it approves serving certificates (below).
   await sim.waitForApiServer(cp.name, 100_000);

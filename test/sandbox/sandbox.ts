@@ -183,7 +183,8 @@ export class Sandbox {
       controlPlaneTiming: DEMO_TIMING.controlPlane,
       workerPoolTiming: DEMO_TIMING.workerPool,
       // The release hosts serve stand-ins for the pinned files (containerd, runc, CNI, crictl).
-      ...(this.machines ? { pins: this.machines.pins(version) } : {}),
+      // Machines run Debian's sshd, which the operator hands keys to; simulated nodes take them in-process.
+      ...(this.machines ? { pins: this.machines.pins(version) } : { handOver: this.sim.handOver }),
     });
     await this.startControl();
     return this;

@@ -12,6 +12,7 @@ import { Secrets } from '../../kube/resources.ts';
 import type { ControlPlane } from '../../api/v1alpha1/index.ts';
 import { initialEncryption, encryptionStateData, parseEncryptionState, type EncryptionState } from '../../pki/encryption.ts';
 import type { Observed } from '../status.ts';
+import { newSshKeyPair, type SshKeyPair } from '../../pki/ssh.ts';
 
 type Obj = ControlPlane & Observed;
 
@@ -25,6 +26,8 @@ export interface SharedPki {
   /** Keys for Secrets at rest and where a rotation stands; undefined when the cluster is not encrypted. */
   encryption?: EncryptionState;
   leaves: Record<(typeof LEAVES)[number] | 'front-proxy-client' | 'apiserver-etcd-client', CertBundle>;
+  /** The key the operator hands control-plane nodes their keys with (SFTP as root, nothing else). */
+  handOverKey: SshKeyPair;
   /** What was issued in this pass, and why (for events). */
   issued: { name: string; reason: string }[];
 }
@@ -61,6 +64,10 @@ export async function sharedPki(d: PkiDeps, o: Obj, etcdCA: CertBundle, identity
     const k = d.ctx.newKey();
     return { 'sa.key': k.privateKeyPem, 'sa.pub': k.publicKeyPem };
   }, labels)).data;
+  const hk = (await getOrCreateSecret(d.kube, o, leafSecretName(name, 'handover'), () => {
+    const k = newSshKeyPair(d.randomBytes, `hardway-handover ${o.metadata.namespace}/${name}`);
+    return { 'ssh-privatekey': k.privateKey, 'ssh-publickey': k.publicKey };
+  }, labels)).data;
   // Made only when encryption is asked for; once made, kept and used (turning encryption off later would
   // leave API servers unable to read what is stored).
   const encName = leafSecretName(name, 'encryption');
@@ -85,6 +92,7 @@ export async function sharedPki(d: PkiDeps, o: Obj, etcdCA: CertBundle, identity
     serviceAccount: { privateKeyPem: sa['sa.key']!, publicKeyPem: sa['sa.pub']! } as KeyPair,
     encryption: enc ? parseEncryptionState(enc) : undefined,
     leaves,
+    handOverKey: { privateKey: hk['ssh-privatekey']!, publicKey: hk['ssh-publickey']! },
     issued,
   };
 }
@@ -108,6 +116,8 @@ export interface NodePki {
   apiserver: CertBundle;
   serving: CertBundle;
   kubelet: CertBundle;
+  /** The node's SSH host key, which the operator pins for the hand-over (absent on nodes made before it). */
+  hostKey?: SshKeyPair;
   /** Earliest notAfter of every certificate baked into the node (its own and the shared ones). */
   notAfter: Date;
 }
@@ -134,10 +144,15 @@ export async function nodePki(d: PkiDeps, o: Obj, pki: SharedPki, node: MachineI
       'kubelet.crt': kubelet.cert,
       'kubelet.key': kubelet.key,
       'not-after': notAfter.toISOString(),
+      ...(() => {
+        const h = newSshKeyPair(d.randomBytes, `root@${node.name}`);
+        return { 'ssh-host-key': h.privateKey, 'ssh-host-key.pub': h.publicKey };
+      })(),
     };
   }, { 'hardway.dev/controlplane': o.metadata.name, 'hardway.dev/machine': node.name })).data;
   const b = (p: string): CertBundle => ({ cert: data[`${p}.crt`]!, key: data[`${p}.key`]!, ca: pki.ca.cert });
-  return { apiserver: b('apiserver'), serving: b('serving'), kubelet: b('kubelet'), notAfter: new Date(data['not-after']!) };
+  const hostKey = data['ssh-host-key'] && data['ssh-host-key.pub'] ? { privateKey: data['ssh-host-key'], publicKey: data['ssh-host-key.pub'] } : undefined;
+  return { apiserver: b('apiserver'), serving: b('serving'), kubelet: b('kubelet'), hostKey, notAfter: new Date(data['not-after']!) };
 }
 
 /** The notAfter a node's Secret records, without reading certificates (undefined: no Secret). */

@@ -10,7 +10,10 @@ import { Reason, ConditionType as T, CONTROL_PLANE_CONDITIONS, validateControlPl
 import { dropletName } from '../../api/v1alpha1/names.ts';
 import { parseCidr, nthAddress, type Cidr } from '../../api/v1alpha1/cidr.ts';
 import type { FirewallSpec, LoadBalancer, LoadBalancerSpec } from '../../cloud/ports.ts';
-import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG, ETCD_ENDPOINT_TAG, encryptionTag } from '../../cloud/tags.ts';
+import { FLEET_TAG, ownerTag, machineTag, versionTag, etcdClientTag, clusterTag, loadBalancerTag, REMOVING_TAG, ETCD_ENDPOINT_TAG, encryptionTag, HANDOVER_TAG, HANDED_OVER_TAG } from '../../cloud/tags.ts';
+import { HANDOVER_MARKER } from '../../bootstrap/handover.ts';
+import { HandOverError, type NodeHandOver } from '../../handover/port.ts';
+import { sshFingerprint } from '../../pki/ssh.ts';
 import { LEAF_VALIDITY_DAYS, earliestExpiry } from '../../pki/certs.ts';
 import { renderControlPlane } from '../../bootstrap/roles.ts';
 import { renderAddons } from '../../bootstrap/addons.ts';
@@ -31,7 +34,7 @@ import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
 import { machineOf, machineStatus, lowestVersion, healthCondition, type Machine } from '../machines/status.ts';
-import { encryptionKeys, type EncryptionState } from '../../pki/encryption.ts';
+import { encryptionKeys, encryptionConfigId, type EncryptionKey, type EncryptionState } from '../../pki/encryption.ts';
 import { startRotationIfDue, advanceRotation, nodeEncryptionId, wantedEncryptionId, encryptionStatus, rotationMessage } from './encryption.ts';
 import { sharedPki, ensureKubeconfig, nodePki, nodeNotAfter, kubeconfigSecretName, caSecretName, type SharedPki } from './pki.ts';
 
@@ -50,6 +53,10 @@ export interface ControlPlaneDeps extends ProvisionerDeps<ControlPlane & Observe
   dependents: (namespace: string, name: string) => string[];
   health: KubeHealth;
   workload: WorkloadConnector;
+  /** Hands control-plane nodes their keys (SSH in production). */
+  handOver: NodeHandOver;
+  /** The nodes' SSH port (22; tests may point elsewhere). */
+  handOverPort?: number;
 }
 
 type Obj = ControlPlane & Observed;
@@ -58,6 +65,8 @@ type Obj = ControlPlane & Observed;
 /** When addons were last applied, for what spec, with what result. */
 interface AddonsMemory {
   addons: { fingerprint: string; at: number; condition: ConditionInput };
+  /** The last hand-over error per node (logged when it changes). */
+  handOverErrors: Map<string, string>;
 }
 
 const KIND = MANAGED_KINDS.find((k) => k.def.kind === 'ControlPlane')!;
@@ -132,7 +141,8 @@ export function controlPlaneFirewall(o: Obj, lb?: LoadBalancer): FirewallSpec {
       tcp('6443', { ...cluster, ...(api.length ? { addresses: api } : {}), ...(lb ? { loadBalancerUids: [lb.id] } : {}) }),
       tcp('10250', cluster),
       { protocol: 'udp', ports: '8472', targets: cluster },
-      ...(mgmt.length ? ['6443', '10250', '10256', '10257', '10259'].map((p) => tcp(p, { addresses: mgmt })) : []),
+      // 22: the operator hands nodes their keys over SSH (SFTP only; docs/security.md).
+      ...(mgmt.length ? ['22', '6443', '10250', '10256', '10257', '10259'].map((p) => tcp(p, { addresses: mgmt })) : []),
       ...(admin.length ? [tcp('22', { addresses: admin })] : []),
     ],
     outbound: (['tcp', 'udp', 'icmp'] as const).map((protocol) => ({ protocol, ports: '0', targets: { addresses: ['0.0.0.0/0', '::/0'] } })),
@@ -280,6 +290,12 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     if (answered) m.lastAnswerAt = nowMs;
     for (const p of probes.values()) d.metrics?.observeProbe('kube-apiserver', p.apiserverReady.ok ? 'healthy' : 'unhealthy', 0);
 
+    // Keys to the nodes waiting for them (they answer on SSH once booted; until then, no harm in trying).
+    const waitingForKeys = running.filter((x) => !x.removing && x.tags.includes(HANDOVER_TAG) && !x.tags.includes(HANDED_OVER_TAG));
+    await mapLimit(waitingForKeys, PROBE_CONCURRENCY, (x) => handOver(o, clouds, pki, encryption, x, log));
+    // Nodes made before the hand-over carry their keys in user-data: replaced.
+    const keysInUserData = (x: Machine) => !x.removing && !x.tags.includes(HANDOVER_TAG);
+
     // 4. What to change: outdated = another version, or certificates that would expire before long.
     for (const x of machines) if (!m.notAfter.has(x.machine)) m.notAfter.set(x.machine, await nodeNotAfter(d.kube, ns, x.machine));
     const certsDue = (name: string) => {
@@ -295,7 +311,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       dropletId: x.id,
       createdAt: x.createdAt,
       healthy: apiHealthy(x.machine),
-      outdated: (x.version !== o.spec.version && etcdSettled) || certsDue(x.machine) || staleEtcd(x) || staleEncryption(x),
+      outdated: (x.version !== o.spec.version && etcdSettled) || certsDue(x.machine) || staleEtcd(x) || staleEncryption(x) || keysInUserData(x),
       // Only judged when some node answers and etcd is fine: an unreachable network or an etcd outage is
       // no reason to replace nodes (new ones would be just as unreachable).
       unhealthySince: judged ? m.unhealthy.observe(x.machine, apiHealthy(x.machine), nowMs) : undefined,
@@ -305,7 +321,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const etcdReady = etcdDep.status === 'True';
     const versionWaits = !etcdSettled && machines.some((x) => !x.removing && x.version !== o.spec.version);
     // Nodes that never became healthy: replaced with backoff, and after three in a row no more.
-    const { failures, retry } = await trackJoins(d, m, o, { views, now: nowMs, timing: t, what: 'control-plane node', log, message: (name) => probes.get(name)?.apiserverReady.message ?? (running.some((x) => x.machine === name) ? 'its API server never answered' : 'its droplet never became active') });
+    const { failures, retry } = await trackJoins(d, m, o, { views, now: nowMs, timing: t, what: 'control-plane node', log, message: (name) => (m.handOverErrors?.get(name) && `its keys were never handed over: ${m.handOverErrors.get(name)}`) ?? probes.get(name)?.apiserverReady.message ?? (running.some((x) => x.machine === name) ? 'its API server never answered' : 'its droplet never became active') });
     const decision: RolloutDecision = etcdReady
       ? holdForFailures(planRollout({ replicas: o.spec.replicas, machines: views, maxSurge: 1, maxUnavailable: 0, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, oneAtATime: true }), retry)
       : { create: 0, remove: [], waiting: etcdDep.message };
@@ -404,6 +420,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       // After a stage moved on in this pass, nodes are outdated by the new stage (views know only the old one).
       encryption: encryptionNow && (encryptionNow.stage !== 'stable' || machines.some((x) => !x.removing && nodeEncryptionId(x.tags) !== wantedEncryptionId(encryptionNow))) ? rotationMessage(encryptionNow) : undefined,
       staleEncryption: machines.filter(staleEncryption).length,
+      keysInUserData: machines.filter(keysInUserData).length,
       versionWaits: versionWaits ? `Kubernetes ${o.spec.version} waits for EtcdCluster ${etcd.metadata.name} to finish its changes (upgrade order: etcd, then the control plane, then workers)` : undefined,
       removing: after.length - live.length,
       probes: [...probes.entries()].filter(([name]) => live.some((x) => x.machine === name)),
@@ -446,11 +463,16 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     return { requeueAfterMs: isReady && !did ? t.steadyMs : t.waitMs };
   }
 
-  async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, encryption: EncryptionState | undefined, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], viaClusterEndpoint: boolean, log: Logger) {
+  /**
+   * A node's files: on create for its user-data, and again for the hand-over, from the same Secrets (a
+   * shared leaf re-issued in between goes over with its certificate; see renderControlPlane).
+   */
+  async function renderNode(o: Obj, pki: SharedPki, encryption: EncryptionKey[] | undefined, name: string, etcdEndpoints: string[]) {
     const zone = o.spec.dns.zone;
     const net = clusterNetwork(o);
     const node = { name, address: `${name}.${zone}` };
     const certs = await nodePki({ kube: d.kube, ctx: { ...d.pki, now: d.now() }, randomBytes: d.randomBytes }, o, pki, node, net.kubernetesServiceIP);
+    if (!certs.hostKey) return undefined;
     const endpoint = `https://${o.spec.endpoint.host}:6443`;
     const rendered = renderControlPlane({
       node,
@@ -476,9 +498,50 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         scheduler: pki.leaves.scheduler,
         serving: certs.serving,
       },
-      encryption: encryption && encryptionKeys(encryption),
+      encryption,
       audit: o.spec.audit,
+      access: { hostKey: certs.hostKey, operatorKey: pki.handOverKey.publicKey },
     });
+    return { rendered, hostKey: certs.hostKey };
+  }
+
+  /**
+   * Hands a node its keys over SFTP once it answers, then tags it (the push is repeated until the tag is
+   * there, which is safe). Only with the encryption configuration it was made for: a node made for
+   * another is outdated and replaced, never given keys it was not made with.
+   */
+  async function handOver(o: Obj, clouds: Clouds, pki: SharedPki, encryption: EncryptionState | undefined, x: Machine, log: Logger): Promise<boolean> {
+    const m = mem(o.metadata.uid!);
+    const keys = encryption && encryptionKeys(encryption);
+    if (keys && nodeEncryptionId(x.tags) !== encryptionConfigId(keys)) return false;
+    const node = await renderNode(o, pki, keys, x.machine, []);
+    const address = probeAddress(x);
+    if (!node || !address) return false;
+    const files = node.rendered.handOver.map((f) => ({ path: f.path, content: f.content, permissions: f.permissions }));
+    try {
+      await d.handOver.push({ address, hostKey: node.hostKey.publicKey, port: d.handOverPort }, pki.handOverKey.privateKey, files, HANDOVER_MARKER);
+    } catch (e) {
+      if (!(e instanceof HandOverError)) throw e;
+      const before = m.handOverErrors?.get(x.machine);
+      (m.handOverErrors ??= new Map()).set(x.machine, e.message);
+      if (before !== e.message) {
+        if (e.kind === 'unreachable') log.info({ machine: x.machine, err: e.message }, 'keys not handed over yet: the node does not answer on SSH');
+        else log.warn({ machine: x.machine, err: e.message }, 'keys not handed over');
+        if (e.kind !== 'unreachable') await d.events.record(o, 'Warning', e.kind === 'host-key' ? 'HostKeyMismatch' : 'HandOverFailed', `${x.machine}: ${e.message}`);
+      }
+      return false;
+    }
+    await clouds.compute.tagDroplets(HANDED_OVER_TAG, [x.id], true).finally(() => clouds.droplets.invalidate(ownerTag(o.metadata.uid!)));
+    m.handOverErrors?.delete(x.machine);
+    log.info({ machine: x.machine, files: files.length, hostKey: sshFingerprint(node.hostKey.publicKey) }, 'keys handed over');
+    await d.events.record(o, 'Normal', 'KeysHandedOver', `${x.machine}: ${files.length} files over SFTP (host key ${sshFingerprint(node.hostKey.publicKey)})`);
+    return true;
+  }
+
+  async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, encryption: EncryptionState | undefined, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], viaClusterEndpoint: boolean, log: Logger) {
+    const node = await renderNode(o, pki, encryption && encryptionKeys(encryption), name, etcdEndpoints);
+    if (!node) throw new Error(`Secret ${name} holds no SSH host key (made before the hand-over?): delete it and its droplet, if any`);
+    const { rendered } = node;
     const uid = o.metadata.uid!;
     const spec = o.spec.machine;
     const { droplet, created } = await createMachineOrForget(d.kube, o, clouds, uid, {
@@ -497,6 +560,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         etcdClientTag(etcd.metadata.uid!),
         ...(viaClusterEndpoint ? [ETCD_ENDPOINT_TAG] : []),
         ...(encryption ? [encryptionTag(wantedEncryptionId(encryption))] : []),
+        HANDOVER_TAG,
         ...(o.spec.endpoint.mode === 'LoadBalancer' ? [loadBalancerTag(uid)] : []),
         ...(spec.tags ?? []),
       ],
@@ -543,6 +607,8 @@ export interface ControlPlaneFacts {
   encryption?: string;
   /** Nodes made with another encryption configuration. */
   staleEncryption?: number;
+  /** Nodes made before the hand-over: their keys are in their user-data. */
+  keysInUserData?: number;
   /** Why a version change has not started (the upgrade order), if it waits. */
   versionWaits?: string;
   removing: number;
@@ -581,7 +647,8 @@ export function controlPlaneConditions(f: ControlPlaneFacts): ConditionInput[] {
   c.push(!rolling && f.machines + f.removing > f.replicas ? { type: T.ScalingDown, status: 'True', reason: Reason.ScalingDown, message: `${f.machines + f.removing} → ${f.replicas} nodes, one at a time` } : { type: T.ScalingDown, status: 'False', reason: Reason.NotScalingDown });
   const stale =
     (f.staleEtcd ? `; ${f.staleEtcd} of them reach etcd by member names (stale: the cluster endpoint replaces them)` : '') +
-    (f.staleEncryption ? `; ${f.staleEncryption} of them hold another encryption configuration` : '');
+    (f.staleEncryption ? `; ${f.staleEncryption} of them hold another encryption configuration` : '') +
+    (f.keysInUserData ? `; ${f.keysInUserData} of them carry their keys in user-data (made before the hand-over)` : '');
   c.push(
     rolling
       ? { type: T.RollingOut, status: 'True', reason: Reason.RollingOut, message: [f.outdated > 0 ? `replacing ${f.outdated} node(s) with Kubernetes ${f.version}, one at a time${stale}` : '', f.encryption ?? ''].filter(Boolean).join('; ') }
