@@ -139,7 +139,7 @@ const cidrList = (description: string) =>
 const adminCIDRs = () => cidrList('Sources allowed to reach SSH (22/tcp). Empty means SSH is closed.');
 const managementCIDRs = () =>
   cidrList(
-    "Egress addresses of the management cluster running hardway. They may reach the ports its health probes use: etcd's client port, and the API server, controller-manager, scheduler, kubelet and kube-proxy. Without them the firewall blocks those probes: an EtcdCluster's health stays Unknown, a ControlPlane's controller-manager and scheduler health are False, and neither becomes Ready.",
+    "Egress addresses of the management cluster running hardway. They may reach the ports its health probes use: etcd's client port, and the API server, controller-manager, scheduler, kubelet and kube-proxy; on control-plane droplets also SSH (22/tcp), over which the operator hands each node its keys (SFTP only). Without them the firewall blocks those probes: an EtcdCluster's health stays Unknown, a ControlPlane's nodes never get their keys, and neither becomes Ready.",
   );
 
 export const EtcdFirewall = obj(
