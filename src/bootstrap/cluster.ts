@@ -48,7 +48,6 @@ export function renderCluster(d: ClusterDescription, ctx: RenderContext, o: { pi
     {
       etcdMembers,
       controlPlane: { endpointHost: cp.spec.endpoint.host, nodes: cpNodes, kubernetesServiceIP: nthAddress(serviceRange, 1), clusterDomain: network.clusterDomain },
-      workers: workers.map((w) => w.id),
     },
     ctx,
   );

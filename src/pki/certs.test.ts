@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { createCA, ensureCA, issueLeaf, reissueReason, reconcileLeaves, earliestExpiry, certificateNames, toSecretData, fromSecretData, type PkiContext, type LeafSpec } from './certs.ts';
 import { generateKey } from './x509.ts';
-import { etcdLeafSpecs, etcdPeerLeafSpecs, controlPlaneLeafSpecs, workerLeafSpecs, apiServerNames } from './profiles.ts';
+import { etcdLeafSpecs, etcdPeerLeafSpecs, controlPlaneLeafSpecs, apiServerNames } from './profiles.ts';
 
 const at = (iso: string): PkiContext => ({ now: new Date(iso), randomHex: (n) => randomBytes(n).toString('hex'), newKey: generateKey });
 const ctx = at('2026-01-01T00:00:00Z');
@@ -56,7 +56,6 @@ test('etcd and worker profiles: member names and loopback; workers get only kube
   const peer = etcdPeerLeafSpecs([member]);
   assert.deepEqual(Object.keys(peer), ['etcd-peer-demo-etcd-a1b2c']);
   assert.deepEqual(peer['etcd-peer-demo-etcd-a1b2c'], { commonName: 'demo-etcd-a1b2c', names: ['demo-etcd-a1b2c.example.com', 'localhost', '127.0.0.1'], usages: ['server', 'client'] });
-  assert.deepEqual(Object.keys(workerLeafSpecs([{ name: 'w1', address: 'w1.example.com' }])), ['kubelet-w1']);
 });
 
 test('reissueReason: keep what is good, re-issue what is missing, renamed, foreign or due', () => {

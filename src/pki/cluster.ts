@@ -2,7 +2,7 @@
 // the bench; controllers do the same per Secret.
 import { randomBytes } from 'node:crypto';
 import { ensureCA, reconcileLeaves, type CertBundle, type PkiContext } from './certs.ts';
-import { etcdLeafSpecs, etcdPeerLeafSpecs, controlPlaneLeafSpecs, workerLeafSpecs, FRONT_PROXY_SPECS, type MachineIdentity, type ControlPlaneIdentity } from './profiles.ts';
+import { etcdLeafSpecs, etcdPeerLeafSpecs, controlPlaneLeafSpecs, FRONT_PROXY_SPECS, type MachineIdentity, type ControlPlaneIdentity } from './profiles.ts';
 import { generateKey, type KeyPair } from './x509.ts';
 
 export interface ClusterPki {
@@ -24,7 +24,6 @@ export interface ClusterPki {
 export interface ClusterIdentities {
   etcdMembers: MachineIdentity[];
   controlPlane: ControlPlaneIdentity;
-  workers: MachineIdentity[];
 }
 
 export function defaultPkiContext(now = new Date()): PkiContext {
@@ -45,7 +44,7 @@ export function buildClusterPki(ids: ClusterIdentities, ctx: PkiContext, existin
     encryptionKey: existing.encryptionKey ?? Buffer.from(ctx.randomHex(32), 'hex').toString('base64'),
     etcd: reconcileLeaves(existing.etcd ?? {}, etcdLeafSpecs(ids.etcdMembers), etcdCA, ctx).bundles,
     etcdPeer: reconcileLeaves(existing.etcdPeer ?? {}, etcdPeerLeafSpecs(ids.etcdMembers), etcdPeerCA, ctx).bundles,
-    kubernetes: reconcileLeaves(existing.kubernetes ?? {}, { ...controlPlaneLeafSpecs(ids.controlPlane), ...workerLeafSpecs(ids.workers) }, kubernetesCA, ctx).bundles,
+    kubernetes: reconcileLeaves(existing.kubernetes ?? {}, controlPlaneLeafSpecs(ids.controlPlane), kubernetesCA, ctx).bundles,
     frontProxy: reconcileLeaves(existing.frontProxy ?? {}, FRONT_PROXY_SPECS, frontProxyCA, ctx).bundles,
   };
 }

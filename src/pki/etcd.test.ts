@@ -35,7 +35,7 @@ test('a peer certificate chains to the peer CA; the API server’s etcd client c
 });
 
 test('renderer PKI: peer leaves from the peer CA, server and client leaves from the etcd CA', () => {
-  const pki = buildClusterPki({ etcdMembers: [member('e1'), member('e2')], controlPlane: { endpointHost: 'api.example.com', nodes: [], kubernetesServiceIP: '10.32.0.1', clusterDomain: 'cluster.local' }, workers: [] }, ctx);
+  const pki = buildClusterPki({ etcdMembers: [member('e1'), member('e2')], controlPlane: { endpointHost: 'api.example.com', nodes: [], kubernetesServiceIP: '10.32.0.1', clusterDomain: 'cluster.local' } }, ctx);
   assert.notEqual(pki.etcdPeerCA.cert, pki.etcdCA.cert);
   assert.deepEqual(Object.keys(pki.etcdPeer).sort(), ['etcd-peer-e1', 'etcd-peer-e2']);
   for (const b of Object.values(pki.etcdPeer)) assert.ok(issuedBy(b.cert, pki.etcdPeerCA.cert) && !issuedBy(b.cert, pki.etcdCA.cert));

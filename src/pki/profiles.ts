@@ -92,6 +92,3 @@ export const FRONT_PROXY_SPECS: Record<string, LeafSpec> = {
   'front-proxy-client': { commonName: 'front-proxy-client', usages: ['client'] },
 };
 
-export function workerLeafSpecs(nodes: MachineIdentity[]): Record<string, LeafSpec> {
-  return Object.fromEntries(nodes.map((n) => [`kubelet-${n.name}`, kubeletSpec(n)]));
-}

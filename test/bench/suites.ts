@@ -138,7 +138,6 @@ async function pkiAndRender(): Promise<Figure[]> {
       {
         etcdMembers: [1, 2, 3].map((n) => ({ name: `e${n}`, address: `e${n}.example.com` })),
         controlPlane: { endpointHost: 'api.example.com', nodes: [1, 2, 3].map((n) => ({ name: `c${n}`, address: `c${n}.example.com` })), kubernetesServiceIP: '10.32.0.1', clusterDomain: 'cluster.local' },
-        workers: [1, 2].map((n) => ({ name: `w${n}`, address: `w${n}.example.com` })),
       },
       realRenderContext(),
     );
