@@ -9,6 +9,7 @@ export const HANDOVER_UNIT = 'hardway-handover.service';
 export const HANDOVER_MARKER = '/etc/hardway/handed-over';
 export const HANDOVER_KEYS_FILE = '/etc/ssh/hardway_handover_keys';
 export const HANDOVER_SSHD_CONFIG = '/etc/ssh/sshd_config.d/50-hardway-handover.conf';
+export const RETIRE_HOST_KEY_SCRIPT = '/usr/local/sbin/hardway-retire-host-key';
 
 export interface HandOverAccess {
   /** The node's ed25519 host key (OpenSSH formats): the operator pins the public half. */
@@ -24,10 +25,26 @@ Description=Wait for the operator to hand over this node's keys (SFTP; see hardw
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=/bin/sh -c 'until [ -e ${HANDOVER_MARKER} ]; do sleep 2; done'
+ExecStartPost=${RETIRE_HOST_KEY_SCRIPT}
 TimeoutStartSec=infinity
 
 [Install]
 WantedBy=multi-user.target
+`;
+
+/**
+ * Once the keys are there, the host key user-data gave (which the operator needed once, to know it talks
+ * to this node) is replaced by one made here: after that, nothing read from user-data works. Once only
+ * (an admin's known_hosts stays valid across reboots). A reload makes sshd read its host keys again.
+ */
+export const retireHostKeyScript = `#!/bin/sh
+set -eu
+done=/etc/hardway/host-key-retired
+[ -e "$done" ] && exit 0
+rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub
+ssh-keygen -q -t ed25519 -N '' -C "root@$(hostname)" -f /etc/ssh/ssh_host_ed25519_key
+systemctl try-reload-or-restart ssh.service
+touch "$done"
 `;
 
 /**
@@ -45,7 +62,12 @@ Match User root
 export const handOverKeyLine = (operatorKey: string) => `restrict,command="internal-sftp" ${operatorKey.trim()}\n`;
 
 export function handOverFiles(a: HandOverAccess): NodeFile[] {
-  return [publicFile(HANDOVER_SSHD_CONFIG, handOverSshdConfig), publicFile(HANDOVER_KEYS_FILE, handOverKeyLine(a.operatorKey)), publicFile(`/etc/systemd/system/${HANDOVER_UNIT}`, handOverUnit)];
+  return [
+    publicFile(HANDOVER_SSHD_CONFIG, handOverSshdConfig),
+    publicFile(HANDOVER_KEYS_FILE, handOverKeyLine(a.operatorKey)),
+    { path: RETIRE_HOST_KEY_SCRIPT, content: retireHostKeyScript, permissions: '0755' },
+    publicFile(`/etc/systemd/system/${HANDOVER_UNIT}`, handOverUnit),
+  ];
 }
 
 /** cloud-init's ssh_keys (cc_ssh: {type}_private and {type}_public become /etc/ssh/ssh_host_{type}_key[.pub]). */

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { renderEtcdMember, renderControlPlane, renderWorker, type RenderedNode } from './roles.ts';
 import { renderCluster } from './cluster.ts';
 import { METADATA_BLOCK_UNIT, METADATA_BLOCK_SCRIPT } from './units.ts';
-import { HANDOVER_UNIT, HANDOVER_MARKER, HANDOVER_KEYS_FILE } from './handover.ts';
+import { HANDOVER_UNIT, HANDOVER_MARKER, HANDOVER_KEYS_FILE, RETIRE_HOST_KEY_SCRIPT } from './handover.ts';
 import { RELEASES } from './manifest.ts';
 import { BOOTSTRAP_TOKEN_TTL_MS } from '../pki/bootstrap-token.ts';
 import type { CertBundle } from '../pki/certs.ts';
@@ -115,6 +115,9 @@ test('control planes, at every supported minor: user-data holds no private key b
       assert.match(unit(`${u}.service`), new RegExp(`^After=.*\\b${HANDOVER_UNIT}\\b`, 'm'));
     }
     assert.match(unit(HANDOVER_UNIT), new RegExp(`until \\[ -e ${HANDOVER_MARKER} \\]`));
+    // Then the host key user-data gave is replaced by one made on the node.
+    assert.match(unit(HANDOVER_UNIT), new RegExp(`^ExecStartPost=${RETIRE_HOST_KEY_SCRIPT}$`, 'm'));
+    assert.equal(n.files.find((f) => f.path === RETIRE_HOST_KEY_SCRIPT)?.permissions, '0755');
     // The operator's key: root, SFTP only.
     const keys = n.files.find((f) => f.path === HANDOVER_KEYS_FILE)!.content;
     assert.match(keys, /^restrict,command="internal-sftp" ssh-ed25519 \S+/);

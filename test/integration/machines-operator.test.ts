@@ -18,6 +18,7 @@ import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
 import { startOperator, type RunningOperator } from '../../src/operator.ts';
 import { HANDED_OVER_TAG } from '../../src/cloud/tags.ts';
 import { HANDOVER_MARKER } from '../../src/bootstrap/handover.ts';
+import { sshFingerprint } from '../../src/pki/ssh.ts';
 import { parseConfig } from '../../src/runtime/config.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
@@ -118,8 +119,12 @@ test('the sample cluster on real machines through the operator: all Ready, kubec
       assert.ok(d.tags.includes(HANDED_OVER_TAG), `${m.spec.name}: tagged ${HANDED_OVER_TAG}`);
       const onNode = await m.exec(['stat', '-c', '%a %U', '/var/lib/kubernetes/ca.key', '/var/lib/kubernetes/service-account.key', '/var/lib/kubernetes/encryption-config.yaml', HANDOVER_MARKER]);
       assert.deepEqual(onNode.stdout.trim().split('\n'), ['600 root', '600 root', '600 root', '644 root'], m.spec.name);
-      const { ssh_keys: _hostKey, ...rest } = parse(d.userData!.replace(/^#cloud-config\n/, ''));
+      const { ssh_keys: hostKey, ...rest } = parse(d.userData!.replace(/^#cloud-config\n/, ''));
       assert.ok(!/PRIVATE KEY|secretbox/.test(JSON.stringify(rest)), `${m.spec.name}: no key in user-data but its host key`);
+      // ... and that one is retired once used: the node now has a host key nobody else knows.
+      const now = (await m.exec(['ssh-keygen', '-l', '-f', '/etc/ssh/ssh_host_ed25519_key.pub'])).stdout;
+      assert.match(now, /SHA256:/, m.spec.name);
+      assert.ok(!now.includes(sshFingerprint(hostKey.ed25519_public)), `${m.spec.name}: the user-data host key is retired`);
     }
     const handedOver = (await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'reason=KeysHandedOver', '-o', 'jsonpath={.items[*].message}')).trim();
     console.log(`KeysHandedOver events: ${handedOver}`);

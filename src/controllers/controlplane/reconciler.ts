@@ -292,7 +292,14 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
 
     // Keys to the nodes waiting for them (they answer on SSH once booted; until then, no harm in trying).
     const waitingForKeys = running.filter((x) => !x.removing && x.tags.includes(HANDOVER_TAG) && !x.tags.includes(HANDED_OVER_TAG));
-    await mapLimit(waitingForKeys, PROBE_CONCURRENCY, (x) => handOver(o, clouds, pki, encryption, x, log));
+    // An API server that answers has its keys: pushed before a crash that lost the tag. Tagged only (the
+    // node has retired the host key the push needed).
+    const evidently = waitingForKeys.filter((x) => apiHealthy(x.machine));
+    if (evidently.length) {
+      await clouds.compute.tagDroplets(HANDED_OVER_TAG, evidently.map((x) => x.id), true).finally(() => clouds.droplets.invalidate(ownerTag(uid)));
+      log.info({ machines: evidently.map((x) => x.machine) }, 'keys already there (the API server answers): tagged handed over');
+    }
+    await mapLimit(waitingForKeys.filter((x) => !apiHealthy(x.machine)), PROBE_CONCURRENCY, (x) => handOver(o, clouds, pki, encryption, x, log));
     // Nodes made before the hand-over carry their keys in user-data: replaced.
     const keysInUserData = (x: Machine) => !x.removing && !x.tags.includes(HANDOVER_TAG);
 
