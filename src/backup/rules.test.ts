@@ -87,3 +87,18 @@ test('keys sort by time; a manifest that is not ours is refused', () => {
   assert.throws(() => parseManifest(JSON.stringify({ ...good, kind: 'other' }), 'k'), /not a hardway snapshot manifest/);
   assert.throws(() => parseManifest(JSON.stringify({ ...good, sha256: 'xyz' }), 'k'), /lacks key, sha256/);
 });
+
+test('the backup status to go on: this process’s own last write unless the cache shows a later attempt', async () => {
+  const { latestBackupStatus } = await import('../controllers/etcdcluster/backup.ts');
+  const a = { lastAttemptTime: '2026-11-30T10:00:00Z', handledRequest: 'one' };
+  const b = { lastAttemptTime: '2026-11-30T10:05:00Z', handledRequest: 'two' };
+  const rows: [string, typeof a | undefined, typeof a | undefined, unknown][] = [
+    ['nothing either way', undefined, undefined, {}],
+    ['only the cache', a, undefined, a],
+    ['only our write (first status not seen yet)', undefined, b, b],
+    ['the cache lags behind our write', a, b, b],
+    ['the same attempt both ways', b, b, b],
+    ['the cache is newer (another leader wrote since)', b, a, b],
+  ];
+  for (const [name, seen, written, want] of rows) assert.deepEqual(latestBackupStatus(seen, written), want, name);
+});

@@ -118,6 +118,16 @@ export interface BackupResult {
 }
 
 /**
+ * The backup status to go on: what this process last wrote wins over an older one read from the cache,
+ * which can lag behind its own write; otherwise a request already handled, or a snapshot just taken,
+ * would be taken again (and retention would then prune the one the status names).
+ */
+export function latestBackupStatus(seen: BackupStatus | undefined, written: BackupStatus | undefined): BackupStatus {
+  if (!written) return seen ?? {};
+  return (written.lastAttemptTime ?? '') >= (seen?.lastAttemptTime ?? '') ? written : (seen ?? {});
+}
+
+/**
  * One reconcile's backup work for a cluster that answers: a snapshot if one is due (the schedule, a
  * request, a retry after a failure), retention after a good one, and the condition. source/ep: a healthy
  * member; undefined when none is (then nothing is taken and health is judged on what was).
@@ -125,12 +135,12 @@ export interface BackupResult {
 export async function reconcileBackup(
   d: BackupDeps,
   o: Obj,
-  p: { source?: SnapshotSource; ep?: EtcdEndpoint; member?: string; clusterID?: string; retryMs: number; log: Logger },
+  p: { source?: SnapshotSource; ep?: EtcdEndpoint; member?: string; clusterID?: string; retryMs: number; log: Logger; written?: BackupStatus },
 ): Promise<BackupResult | undefined> {
   const spec = o.spec.backup;
   if (!spec) return undefined;
   const now = d.now();
-  const prev: BackupStatus = { ...(o.status?.backup ?? {}) };
+  const prev: BackupStatus = { ...latestBackupStatus(o.status?.backup, p.written) };
   const cluster = `${o.metadata.namespace}/${o.metadata.name}`;
   const lastSnapshot = prev.lastSnapshot ? new Date(prev.lastSnapshot.time) : undefined;
   const lastFailed = !!prev.lastFailureTime && (!lastSnapshot || Date.parse(prev.lastFailureTime) > lastSnapshot.getTime());

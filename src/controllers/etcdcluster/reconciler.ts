@@ -31,7 +31,7 @@ import { ownedMachines, syncRecords, ensureFirewall, createMachineOnce, deleteMa
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { plan, quorum, successor, type Action, type MachineView, type MemberView } from './plan.ts';
 import { etcdClusterHost, clusterEndpointURL, endpointAddresses, usersNotReady, type EndpointUser } from './endpoint.ts';
-import { reconcileBackup, type BackupDeps } from './backup.ts';
+import { reconcileBackup, type BackupDeps, type BackupStatus } from './backup.ts';
 import { restoreApplies, resolveRestore, type RestoreSource } from './restore.ts';
 import { DEFAULT_BUMP_REVISION } from '../../bootstrap/restore.ts';
 import type { SnapshotStoreFactory } from '../../backup/store.ts';
@@ -94,6 +94,8 @@ interface Probe {
 
 interface Memory {
   unhealthySince: Map<string, number>;
+  /** The backup status this process last wrote (the cache may not show it yet). */
+  backupWritten?: BackupStatus;
   /** The generation a Warning was last recorded for (warnOncePerGeneration). */
   warnedGeneration?: number;
   /** Members whose droplet a listing did not show, since when (only used when status has no droplet id). */
@@ -550,8 +552,10 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
           clusterID: answering,
           retryMs: t.backupRetryMs,
           log,
+          written: mem(o.metadata.uid!).backupWritten,
         })
       : undefined;
+    if (backup) mem(o.metadata.uid!).backupWritten = backup.status;
     // The cluster a restore made, once it answers: losing it later needs the accept-data-loss annotation.
     const restored = o.status?.restore && !o.status.restore.clusterID && answering ? { ...o.status.restore, clusterID: answering } : undefined;
 
