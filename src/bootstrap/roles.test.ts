@@ -97,6 +97,17 @@ test('no user-data holds a CA key; control-plane nodes get the Kubernetes one by
   }
 });
 
+test('etcd members: their user-data holds their own server and peer keys and no other (they run no pods; whoever reads it is root there, with the data directory at hand)', () => {
+  const { nodes, pki } = renderCluster(sampleCluster(), realRenderContext());
+  for (const n of nodes.filter((x) => x.role === 'etcd')) {
+    const keys = [...n.userData.matchAll(/-----BEGIN [A-Z ]*PRIVATE KEY-----/g)].length;
+    assert.equal(keys, 2, `${n.name}: two private keys`);
+    const own = [pki.etcd[`etcd-server-${n.name}`]!.key, pki.etcdPeer[`etcd-peer-${n.name}`]!.key];
+    for (const k of own) assert.ok(n.userData.includes(k.split('\n')[1]!), `${n.name}: its own key`);
+    assert.deepEqual(n.handOver, [], 'nothing handed over');
+  }
+});
+
 test('control planes, at every supported minor: user-data holds no private key but the node’s SSH host key; every key is handed over, and what uses one waits for it', () => {
   const { nodes } = renderCluster(sampleCluster(), realRenderContext());
   const perMinor = Object.keys(RELEASES).map((minor) => renderControlPlane({ ...controlPlaneInput, version: `v${minor}.0` }));
