@@ -1,0 +1,138 @@
+// The whole operator in memory for the benches: FakeKube, informers, the three real controllers wired as
+// operator.ts wires them, the contract-checked DigitalOcean and Cloudflare fakes, an in-memory etcd, fake
+// component health, workload API and key hand-over, and "kubelets" that register a Ready Node for every
+// running Kubernetes droplet. A 3+3+3 sample cluster is made when `apply()` is called.
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Controller } from '../../src/runtime/controller.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
+import { Metrics } from '../../src/runtime/metrics.ts';
+import { FakeKube } from '../../src/kube/fake.ts';
+import { Informer, enqueueOwn, enqueueReferencing, referencedBy } from '../../src/kube/informer.ts';
+import { ControlPlanes, WorkerPools, Secrets, EtcdClusters } from '../../src/kube/resources.ts';
+import { EventRecorder } from '../../src/runtime/events.ts';
+import { FakeDigitalOcean } from '../../src/cloud/fake/digitalocean.ts';
+import { FakeCloudflare } from '../../src/cloud/fake/cloudflare.ts';
+import { CloudFactory } from '../../src/controllers/clouds.ts';
+import { etcdClusterController, type EtcdTiming } from '../../src/controllers/etcdcluster/reconciler.ts';
+import { controlPlaneController, type ControlPlaneTiming } from '../../src/controllers/controlplane/reconciler.ts';
+import { workerPoolController, type WorkerPoolTiming } from '../../src/controllers/workerpool/reconciler.ts';
+import { FakeWorkloadConnector } from '../../src/workload/fake.ts';
+import { FakeHandOver } from '../../src/handover/fake.ts';
+import type { PkiContext } from '../../src/pki/certs.ts';
+import type { Observed } from '../../src/controllers/status.ts';
+import { FakeKubeHealth } from '../helpers/fake-kube-health.ts';
+import { FakeEtcd } from '../helpers/fake-etcd.ts';
+import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
+import { sampleOf } from '../helpers/samples.ts';
+
+export type Obj = Observed & { spec: Record<string, any> };
+
+export interface InMemoryOperatorOptions {
+  provisionMs: number;
+  fleetCacheTtlMs: number;
+  etcd: Partial<EtcdTiming>;
+  controlPlane: Partial<ControlPlaneTiming>;
+  workerPool: Partial<WorkerPoolTiming>;
+  /** Informers' resync (the operator's --resync-seconds); none when undefined. */
+  resyncMs?: number;
+  pki: Omit<PkiContext, 'now'>;
+}
+
+export async function inMemoryOperator(o: InMemoryOperatorOptions) {
+  const kube = new FakeKube();
+  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_bench'], provisionDelayMs: o.provisionMs, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
+  const dns = await new FakeCloudflare({ tokens: ['cf-bench'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
+  const etcd = new FakeEtcd({ machines: compute, dns });
+  const health = new FakeKubeHealth();
+  const workload = new FakeWorkloadConnector();
+  const handOver = new FakeHandOver((a) => compute.activeDroplets().find((d) => d.privateIp === a || d.publicIp === a));
+  const sample = (kind: string, replicas: number) => {
+    const x = sampleOf(kind) as unknown as Obj;
+    x.metadata = { name: (x.metadata as { name: string }).name, namespace: 'ns' };
+    x.spec.replicas = replicas;
+    return x;
+  };
+  const objects = [sample('EtcdCluster', 3), sample('ControlPlane', 3), sample('WorkerPool', 3)];
+  const api = workload.cluster(objects[1]!.spec.endpoint.host);
+  const b64 = (x: string) => Buffer.from(x).toString('base64');
+  await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_bench'), 'cloudflare-api-token': b64('cf-bench') } });
+
+  // "kubelets": a running control-plane or worker droplet registers a Ready Node.
+  const registered = new Set<string>();
+  const kubelets = setInterval(() => {
+    for (const d of compute.activeDroplets()) {
+      if (registered.has(d.name) || !d.userData?.includes('kubelet.service')) continue;
+      registered.add(d.name);
+      api.addNode(d.name, { ready: 'True', unschedulable: false, kubeletVersion: d.userData.match(/kubernetes\/release\/(v[\d.]+)/)?.[1] });
+    }
+  }, 10);
+
+  const informer = (resource: typeof EtcdClusters, name: string) => new Informer<Obj>(kube.listWatch<Obj>(resource), { name, ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}) });
+  const informers = { EtcdCluster: informer(EtcdClusters, 'etcd'), ControlPlane: informer(ControlPlanes, 'cp'), WorkerPool: informer(WorkerPools, 'wp') };
+  const referring = (kind: 'ControlPlane' | 'WorkerPool', field: string) => (ns: string, name: string) =>
+    informers[kind]
+      .list(ns)
+      .filter((x) => x.spec?.[field]?.name === name)
+      .map((x) => x.metadata.name);
+  // Warnings and errors (failed reconciles) are kept: a run that needed them is reported.
+  const problems: string[] = [];
+  const log = createLogger({
+    level: 'warn',
+    destination: new Writable({
+      write: (c, _e, cb) => {
+        const l = JSON.parse(String(c));
+        problems.push(`${l.level}: ${l.msg} ${l.err?.message ?? ''}`);
+        cb();
+      },
+    }),
+  });
+  const events = new EventRecorder(kube, { component: 'hardway', log });
+  const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: o.fleetCacheTtlMs });
+  const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki: o.pki };
+  const handlers = {
+    EtcdCluster: etcdClusterController({ ...common, get: (k) => informers.EtcdCluster.get(k) as never, dependents: referring('ControlPlane', 'etcdClusterRef'), etcdClient: etcd.client, timing: o.etcd }),
+    ControlPlane: controlPlaneController({
+      ...common,
+      get: (k) => informers.ControlPlane.get(k) as never,
+      getEtcd: (k) => informers.EtcdCluster.get(k) as never,
+      handOver,
+      dependents: referring('WorkerPool', 'controlPlaneRef'),
+      health,
+      workload,
+      timing: o.controlPlane,
+    }),
+    WorkerPool: workerPoolController({ ...common, get: (k) => informers.WorkerPool.get(k) as never, getControlPlane: (k) => informers.ControlPlane.get(k) as never, health, workload, timing: o.workerPool }),
+  };
+  const controllers = Object.fromEntries(
+    (['EtcdCluster', 'ControlPlane', 'WorkerPool'] as const).map((kind) => [kind, new Controller({ kind, reconcile: handlers[kind].reconcile, onTerminalError: handlers[kind].onTerminalError, log, metrics: new Metrics({ defaultMetrics: false }), concurrency: 2 })]),
+  ) as Record<keyof typeof informers, Controller>;
+  for (const kind of Object.keys(informers) as (keyof typeof informers)[]) informers[kind].on(enqueueOwn(controllers[kind].enqueue));
+  // As operator.ts: a dependency's change (its status too) re-enqueues its dependents; a dependent's delete its dependency.
+  informers.EtcdCluster.on(enqueueReferencing(referencedBy(informers.ControlPlane, (x) => x.spec?.etcdClusterRef?.name), controllers.ControlPlane.enqueue));
+  informers.ControlPlane.on(enqueueReferencing(referencedBy(informers.WorkerPool, (x) => x.spec?.controlPlaneRef?.name), controllers.WorkerPool.enqueue));
+  informers.ControlPlane.on((e) => e.type === 'delete' && controllers.EtcdCluster.enqueue(`${e.object.metadata.namespace}/${e.object.spec.etcdClusterRef.name}`));
+  informers.WorkerPool.on((e) => e.type === 'delete' && controllers.ControlPlane.enqueue(`${e.object.metadata.namespace}/${e.object.spec.controlPlaneRef.name}`));
+  await Promise.all(Object.values(informers).map((i) => i.start()));
+  for (const c of Object.values(controllers)) c.start();
+
+  return {
+    kube,
+    compute,
+    dns,
+    etcd,
+    informers,
+    problems,
+    /** Creates the three sample objects (3 etcd members, 3 control-plane nodes, 3 workers). */
+    apply: () => Promise.all(objects.map((x) => kube.create(x.kind === 'EtcdCluster' ? EtcdClusters : x.kind === 'ControlPlane' ? ControlPlanes : WorkerPools, x))),
+    /** Whether every object is Ready for its latest generation. */
+    allReady: () => Object.values(informers).every((i) => i.list().length > 0 && i.list().every((x) => x.status?.observedGeneration === x.metadata.generation && x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))),
+    async stop() {
+      clearInterval(kubelets);
+      await Promise.all(Object.values(controllers).map((c) => c.stop()));
+      await Promise.all(Object.values(informers).map((i) => i.stop()));
+      await compute.stop();
+      await dns.stop();
+    },
+  };
+}
