@@ -102,6 +102,7 @@ test('etcd rolled, healed and scaled 3 → 5 → 3 under a Ready control plane: 
       // Nodes leave the endpoint records 3 s before they go: the writer reads the records every second.
       controlPlaneTiming: { ...fast, rotationDrainMs: 3_000 },
       workerPoolTiming: { ...fast, drainTimeoutMs: 5_000 },
+      handOver: sim.handOver,
     });
 
     // The samples, smaller: 3 members, 2 control-plane nodes (two API servers to write through), 1 worker.
