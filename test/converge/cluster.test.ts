@@ -333,8 +333,15 @@ test('LoadBalancer mode: a load balancer on the control-plane tag, the endpoint 
     assert.equal(h.droplets('demo-cp-').filter((d) => h.compute.droplets.get(d.id)!.tags.includes(lb.tag as string)).length, 2);
     // A node takes traffic only once its API server is ready: DigitalOcean checks /readyz over HTTPS.
     assert.deepEqual(lb.health_check, { protocol: 'https', port: 6443, path: '/readyz' });
-    // Settings changed behind the operator's back are brought back (PUT, same load balancer).
+    // Settings changed behind the operator's back are brought back (PUT, same load balancer) at the next
+    // listing, which a Ready control plane makes once per cloudSyncMs (60 s here).
+    const lbListings = () => h.compute.calls.filter((c) => c.method === 'GET' && c.path === '/v2/load_balancers').length;
+    const listed = lbListings();
     h.compute.loadBalancers.set(lb.id, { ...lb, health_check: { protocol: 'tcp', port: 6443 } });
+    const mark = h.health.calls.length;
+    await h.until('three more passes', () => h.health.calls.length >= mark + 6);
+    assert.equal(lbListings(), listed, 'not listed again within cloudSyncMs');
+    h.advance(60_000);
     await h.until('health check restored', () => (h.compute.loadBalancers.get(lb.id)?.health_check as { protocol?: string } | undefined)?.protocol === 'https');
     assert.equal(h.compute.loadBalancers.size, 2);
     await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { replicas: 1 } });
