@@ -50,7 +50,7 @@ touch "$done"
 /**
  * sshd reads drop-ins from sshd_config.d first (Debian's sshd_config starts with the Include). The key
  * file is an extra AuthorizedKeysFile for root only; the key's own options (restrict, a forced
- * internal-sftp: sshd session.c treats that name as its in-process SFTP server) leave it no shell, no
+ * internal-sftp, sshd's in-process SFTP server) leave it no shell, no
  * forwarding, nothing but SFTP. Both checked with Debian's sshd in test/integration/handover-ssh.test.ts.
  */
 export const handOverSshdConfig = `# hardway: the operator's key, for root and SFTP only (the key's options in ${HANDOVER_KEYS_FILE})

@@ -11,23 +11,26 @@ import { HandOverError, type HandOverFile, type HandOverTarget, type NodeHandOve
 
 const call = <T>(f: (cb: (err: Error | null | undefined, v?: T) => void) => void) => new Promise<T>((ok, fail) => f((err, v) => (err ? fail(err) : ok(v as T))));
 
-async function mkdirs(sftp: SFTPWrapper, dir: string): Promise<void> {
+async function mkdirs(sftp: SFTPWrapper, dir: string, known: Set<string>): Promise<void> {
+  if (known.has(dir)) return;
+  known.add(dir);
   const exists = await call((cb) => sftp.stat(dir, cb)).then(
     () => true,
     () => false,
   );
   if (exists || dir === '/') return;
-  await mkdirs(sftp, path.posix.dirname(dir));
+  await mkdirs(sftp, path.posix.dirname(dir), known);
   await call<void>((cb) => sftp.mkdir(dir, { mode: 0o755 }, cb)).catch(async (e: Error) => {
     // Made in the meantime (a concurrent push) is fine.
     if (!(await call((cb) => sftp.stat(dir, cb)).then(() => true, () => false))) throw e;
   });
 }
 
-async function put(sftp: SFTPWrapper, f: HandOverFile): Promise<void> {
+async function put(sftp: SFTPWrapper, f: HandOverFile, known: Set<string>): Promise<void> {
   const mode = Number.parseInt(f.permissions, 8);
   const tmp = `${f.path}.hardway-tmp`;
-  await mkdirs(sftp, path.posix.dirname(f.path));
+  // Each directory is looked at once per push (a node's files share a few directories).
+  await mkdirs(sftp, path.posix.dirname(f.path), known);
   await call<void>((cb) => sftp.writeFile(tmp, f.content, { mode }, cb));
   // The server's umask may have narrowed or, for an existing temporary file, kept another mode.
   await call<void>((cb) => sftp.chmod(tmp, mode, cb));
@@ -67,8 +70,9 @@ export class SshHandOver implements NodeHandOver {
     }
     try {
       const sftp = await call<SFTPWrapper>((cb) => conn.sftp(cb));
-      for (const f of files) await put(sftp, f);
-      await put(sftp, { path: marker, content: `${new Date().toISOString()}\n`, permissions: '0644' });
+      const known = new Set<string>();
+      for (const f of files) await put(sftp, f, known);
+      await put(sftp, { path: marker, content: `${new Date().toISOString()}\n`, permissions: '0644' }, known);
       sftp.end();
     } catch (e) {
       throw new HandOverError('refused', `${target.address}: SFTP: ${(e as Error).message}`);
