@@ -8,21 +8,37 @@ import type { Compute, Dns } from '../cloud/ports.ts';
 import { DigitalOceanCompute } from '../cloud/digitalocean/compute.ts';
 import { CloudflareDns } from '../cloud/cloudflare/dns.ts';
 import { DropletCache } from '../cloud/digitalocean/droplet-cache.ts';
+import { ListingCache } from '../cloud/digitalocean/listing-cache.ts';
+import type { Firewall, LoadBalancer } from '../cloud/ports.ts';
 import { FLEET_TAG } from '../cloud/tags.ts';
 import type { Metrics } from '../runtime/metrics.ts';
-import { TokenGate } from '../cloud/token-gate.ts';
+import { TokenBudget, DIGITALOCEAN_LIMITS, CLOUDFLARE_LIMITS, type BudgetWindow } from '../cloud/token-budget.ts';
 
 export interface Clouds {
   compute: Compute;
   dns: Dns;
   droplets: DropletCache;
+  /** Every firewall and load balancer on the account, listed once per listingCacheTtlMs for all objects. */
+  firewalls: ListingCache<Firewall>;
+  loadBalancers: ListingCache<LoadBalancer>;
 }
 
 export interface CloudEndpoints {
   digitalOceanUrl?: string;
   cloudflareUrl?: string;
   timeoutMs?: number;
+  /** Shortest age at which the fleet's droplets are listed again (DropletCache's ttlMs). */
   fleetCacheTtlMs?: number;
+  /** DropletCache's msPerPage: the fleet listing's period grows with its pages (see there). */
+  fleetMsPerPage?: number;
+  /** How long a firewall or load-balancer listing serves every object (default 5 min). */
+  listingCacheTtlMs?: number;
+  /** The caches' and budgets' clock (tests move it). */
+  now?: () => number;
+  /** How a budget waits for room (tests run time faster). */
+  sleep?: (ms: number) => Promise<void>;
+  /** The longest a request waits for room in its token's budget before it is refused (TokenBudget's maxWaitMs). */
+  budgetMaxWaitMs?: number;
 }
 
 export type CredentialsProblem = { reason: 'CredentialsNotFound' | 'CredentialsInvalid'; message: string };
@@ -31,7 +47,7 @@ export class CloudFactory {
   private readonly byToken = new Map<string, Clouds>();
   /** The clients each credentials Secret last gave, so cleanup can finish after the Secret went first. */
   private readonly lastBySecret = new Map<string, Clouds>();
-  private readonly gates = new Map<string, TokenGate>();
+  private readonly budgets = new Map<string, TokenBudget>();
 
   constructor(
     private readonly kube: KubeClient,
@@ -64,12 +80,12 @@ export class CloudFactory {
     return clouds;
   }
 
-  /** One gate per token, whichever pair of tokens it is used in: a rate limit is the token's, not the Secret's. */
-  private gate(provider: string, token: string): TokenGate {
-    const key = createHash('sha256').update(`${provider}\0${token}`).digest('hex');
-    let g = this.gates.get(key);
-    if (!g) this.gates.set(key, (g = new TokenGate()));
-    return g;
+  /** One budget per token, whichever pair of tokens it is used in: a rate limit is the token's, not the Secret's. */
+  private budget(provider: string, token: string, windows: BudgetWindow[]): TokenBudget {
+    const key = tokenIdentity(provider, token);
+    let b = this.budgets.get(key);
+    if (!b) this.budgets.set(key, (b = new TokenBudget({ windows, now: this.endpoints.now, sleep: this.endpoints.sleep, maxWaitMs: this.endpoints.budgetMaxWaitMs })));
+    return b;
   }
 
   forTokens(doToken: string, cfToken: string): Clouds {
@@ -77,12 +93,32 @@ export class CloudFactory {
     const key = createHash('sha256').update(`${doToken}\0${cfToken}`).digest('hex');
     let c = this.byToken.get(key);
     if (!c) {
-      const observe = (provider: string) => (operation: string, status: number, rl: { remaining?: number }) => this.metrics?.observeCloudCall(provider, operation, status, rl.remaining);
-      const compute = new DigitalOceanCompute({ token: doToken, baseUrl: this.endpoints.digitalOceanUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('digitalocean'), gate: this.gate('digitalocean', doToken) });
-      const dns = new CloudflareDns({ token: cfToken, baseUrl: this.endpoints.cloudflareUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('cloudflare') });
-      c = { compute, dns, droplets: new DropletCache(compute, { fleetTag: FLEET_TAG, ttlMs: this.endpoints.fleetCacheTtlMs }) };
+      const doBudget = this.budget('digitalocean', doToken, DIGITALOCEAN_LIMITS);
+      const cfBudget = this.budget('cloudflare', cfToken, CLOUDFLARE_LIMITS);
+      // The remaining quota is labelled by the token's identity: with several tokens, one per provider would overwrite the others.
+      const observe = (provider: string, token: string, budget: TokenBudget) => (operation: string, status: number) => this.metrics?.observeCloudCall(provider, operation, status, tokenIdentity(provider, token), budget.remaining());
+      const compute = new DigitalOceanCompute({ token: doToken, baseUrl: this.endpoints.digitalOceanUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('digitalocean', doToken, doBudget), budget: doBudget, now: this.endpoints.now });
+      const dns = new CloudflareDns({ token: cfToken, baseUrl: this.endpoints.cloudflareUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('cloudflare', cfToken, cfBudget), budget: cfBudget, now: this.endpoints.now });
+      const e = this.endpoints;
+      const listing = { ttlMs: e.listingCacheTtlMs ?? 300_000, now: e.now };
+      c = {
+        compute,
+        dns,
+        droplets: new DropletCache(compute, { fleetTag: FLEET_TAG, ttlMs: e.fleetCacheTtlMs, msPerPage: e.fleetMsPerPage, now: e.now }),
+        firewalls: new ListingCache(() => compute.listFirewalls(), listing),
+        loadBalancers: new ListingCache(() => compute.listLoadBalancers(), listing),
+      };
       this.byToken.set(key, c);
     }
     return c;
   }
+}
+
+/**
+ * A stable name for a token that does not reveal it: the first 12 hex digits of SHA-256 over the provider
+ * and the token. An administrator finds which token it is with
+ * `printf 'digitalocean\0%s' "$TOKEN" | sha256sum | cut -c1-12`.
+ */
+export function tokenIdentity(provider: string, token: string): string {
+  return createHash('sha256').update(`${provider}\0${token}`).digest('hex').slice(0, 12);
 }

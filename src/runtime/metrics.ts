@@ -52,8 +52,8 @@ export class Metrics {
   });
   readonly cloudRateLimitRemaining = new Gauge({
     name: 'hardway_cloud_ratelimit_remaining',
-    help: 'Requests left in the current rate-limit window, from the provider’s headers.',
-    labelNames: ['provider'] as const,
+    help: 'Requests left in the current rate-limit window per token: the provider’s last figure less what was sent since. token is the first 12 hex digits of sha256(provider NUL token).',
+    labelNames: ['provider', 'token'] as const,
     registers: [this.registry],
   });
   readonly kubeRequests = new Counter({
@@ -131,8 +131,8 @@ export class Metrics {
   }
 
   /** Records one cloud API call and, when the response said so, the remaining quota. */
-  observeCloudCall(provider: string, operation: string, status: number, remaining?: number): void {
+  observeCloudCall(provider: string, operation: string, status: number, token: string, remaining?: number): void {
     this.cloudRequests.inc({ provider, operation, status: String(status) });
-    if (remaining !== undefined && Number.isFinite(remaining)) this.cloudRateLimitRemaining.set({ provider }, remaining);
+    if (remaining !== undefined && Number.isFinite(remaining)) this.cloudRateLimitRemaining.set({ provider, token }, remaining);
   }
 }

@@ -201,7 +201,7 @@ async function clusterApply(): Promise<Figure[]> {
   const { randomBytes } = await import('node:crypto');
   const { generateKey } = await import('../../src/pki/x509.ts');
   const { createCA, issueLeaf } = await import('../../src/pki/certs.ts');
-  const { inMemoryOperator } = await import('./in-memory-operator.ts');
+  const { inMemoryOperator } = await import('../helpers/in-memory-operator.ts');
 
   const PROVISION_MS = 100;
   const WAIT_MS = 25;
@@ -306,29 +306,31 @@ async function clusterApply(): Promise<Figure[]> {
 }
 
 /**
- * Steady state: the cloud calls one Ready 3+3+3 cluster costs per hour at the operator's default timings
+ * Steady state: the cloud calls Ready 3+3+3 clusters cost per hour at the operator's default timings
  * (issue #18 asks for this figure). Time runs SCALE times faster: every timing the operator has (the three
- * controllers' defaults, the informers' resync, the fleet cache's lifetime, droplet provisioning) is divided
+ * controllers' defaults, the informers' resync, the cloud caches' periods, droplet provisioning) is divided
  * by SCALE, so an hour of operator time passes in HOUR_MS / SCALE real milliseconds; the calls the fakes
  * record in that window are the hour's. Measured from ten operator-minutes after every object is Ready.
  * Not scaled: each call's own latency on loopback (a few ms), so a reconcile takes longer in operator time
  * than it would (the figure can only be lower than at full speed).
  */
-async function steadyState(): Promise<Figure[]> {
+async function steadyRun(clusters: number) {
   const { randomBytes } = await import('node:crypto');
   const { generateKey } = await import('../../src/pki/x509.ts');
-  const { inMemoryOperator } = await import('./in-memory-operator.ts');
+  const { inMemoryOperator } = await import('../helpers/in-memory-operator.ts');
   const { DEFAULT_ETCD_TIMING } = await import('../../src/controllers/etcdcluster/reconciler.ts');
   const { DEFAULT_CONTROL_PLANE_TIMING } = await import('../../src/controllers/controlplane/reconciler.ts');
   const { DEFAULT_WORKER_POOL_TIMING } = await import('../../src/controllers/workerpool/reconciler.ts');
   const { parseConfig } = await import('../../src/runtime/config.ts');
-  const SCALE = 60;
-  const HOUR_MS = 3_600_000;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const scaled = <T extends object>(t: T) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, (v as number) / SCALE])) as T;
   const op = await inMemoryOperator({
+    clusters,
     provisionMs: 60_000 / SCALE,
-    fleetCacheTtlMs: 10_000 / SCALE, // DropletCache's default
+    // The defaults of DropletCache (30 s, 3.6 s a page) and of CloudFactory's listings (5 min).
+    fleetCacheTtlMs: 30_000 / SCALE,
+    fleetMsPerPage: 3_600 / SCALE,
+    listingCacheTtlMs: 300_000 / SCALE,
     etcd: scaled(DEFAULT_ETCD_TIMING),
     controlPlane: scaled(DEFAULT_CONTROL_PLANE_TIMING),
     workerPool: scaled(DEFAULT_WORKER_POOL_TIMING),
@@ -337,40 +339,82 @@ async function steadyState(): Promise<Figure[]> {
   });
   try {
     await op.apply();
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 60_000 + clusters * 20_000;
     while (!op.allReady()) {
-      if (Date.now() > deadline) throw new Error(`steady-state bench: not Ready within 120 s; last problems: ${op.problems.slice(-5).join(' | ')}`);
+      if (Date.now() > deadline) throw new Error(`steady-state bench: not Ready in time; last problems: ${op.problems.slice(-5).join(' | ')}`);
       await sleep(50);
     }
     await sleep(HOUR_MS / 6 / SCALE);
-    const from = { digitalOcean: op.compute.calls.length, cloudflare: op.dns.calls.length };
+    const from = { digitalOcean: op.compute.calls.length, cloudflare: op.dns.calls.length, problems: op.problems.length };
+    const cpu = process.cpuUsage();
     await sleep(HOUR_MS / SCALE);
+    const cpuMs = (() => {
+      const u = process.cpuUsage(cpu);
+      return (u.user + u.system) / 1000;
+    })();
     if (!op.allReady()) throw new Error('steady-state bench: an object left Ready during the measured hour');
-    // Calls by kind: method and path, ids folded.
-    const kinds = (calls: { method: string; path: string }[]) => {
-      const by = new Map<string, number>();
-      for (const c of calls) {
-        const k = `${c.method} ${c.path.replace(/\/[0-9a-f-]{8,}(?=\/|$)|\/\d+(?=\/|$)/g, '/{id}')}`;
-        by.set(k, (by.get(k) ?? 0) + 1);
-      }
-      return [...by.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
-    };
-    const doCalls = op.compute.calls.slice(from.digitalOcean);
-    const cfCalls = op.dns.calls.slice(from.cloudflare);
-    // 80 % of each provider's published limit (../shared/contracts/FACTS.md §2.2: 5,000 per hour per
-    // DigitalOcean token; §3.2: 1,200 per five minutes per Cloudflare user).
-    const perToken = (limitPerHour: number, perCluster: number) => (perCluster ? Math.floor((0.8 * limitPerHour) / perCluster) : Infinity);
-    const name = 'steady state, one Ready 3+3+3 cluster at default timings';
-    return [
-      { name: `${name}: DigitalOcean calls per hour`, value: doCalls.length, unit: `calls (${kinds(doCalls) || 'none'})` },
-      { name: `${name}: Cloudflare calls per hour`, value: cfCalls.length, unit: `calls (${kinds(cfCalls) || 'none'})` },
-      { name: `${name}: such clusters per DigitalOcean token under 80 % of 5,000/h`, value: perToken(5_000, doCalls.length), unit: 'clusters (goal: 250)' },
-      { name: `${name}: such clusters per Cloudflare token under 80 % of 1,200/5 min`, value: perToken(14_400, cfCalls.length), unit: 'clusters (goal: 250; hourly average, bursts not counted)' },
-      ...(op.problems.length ? [{ name: `${name}: warnings and errors logged`, value: op.problems.length, unit: `(e.g. ${op.problems.slice(0, 2).join(' | ')})` }] : []),
-    ];
+    return { clusters, doCalls: op.compute.calls.slice(from.digitalOcean), cfCalls: op.dns.calls.slice(from.cloudflare), cpuMs, problems: op.problems.slice(from.problems) };
   } finally {
     await op.stop();
   }
+}
+
+const SCALE = 60;
+const HOUR_MS = 3_600_000;
+
+/** Calls by kind: method and path, ids folded, the fleet listing (tag_name=hardway) apart. */
+function callKinds(calls: { method: string; path: string; query?: string }[]): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const c of calls) {
+    const fleet = c.method === 'GET' && c.path === '/v2/droplets' && /tag_name=hardway(&|$)/.test(c.query ?? '');
+    const k = `${c.method} ${c.path.replace(/\/[0-9a-f-]{8,}(?=\/|$)|\/\d+(?=\/|$)/g, '/{id}')}${fleet ? ' (fleet)' : c.path === '/v2/droplets' && c.method === 'GET' ? ' (one owner)' : ''}`;
+    by.set(k, (by.get(k) ?? 0) + 1);
+  }
+  return by;
+}
+const kindsText = (by: Map<string, number>) => [...by.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+
+async function steadyState(): Promise<Figure[]> {
+  const many = Number(process.env.HARDWAY_BENCH_CLUSTERS ?? 10);
+  const one = await steadyRun(1);
+  const fleet = await steadyRun(many);
+  // 80 % of each provider's published limit (../shared/contracts/FACTS.md §2.2: 5,000 per hour per
+  // DigitalOcean token; §3.2: 1,200 per five minutes per Cloudflare user).
+  const DO_BUDGET = 0.8 * 5_000;
+  const CF_BUDGET = 0.8 * 14_400;
+  /**
+   * Clusters per token, from the measured runs. Listings of the whole account (droplets by the fleet tag,
+   * firewalls, load balancers) are shared by every cluster on the token: their number per hour is set by
+   * the caches' periods, their pages grow with the fleet. Everything else is per cluster, taken from the
+   * many-cluster run. So calls(N) = Σ listings/h × pages(N) + N × per-cluster, solved for the largest N
+   * under the budget. Pages: 9 droplets, 3 firewalls and at most 1 load balancer per cluster, 200 a page.
+   */
+  const perHour = (period: number) => HOUR_MS / period;
+  const pages = (n: number) => Math.max(1, Math.ceil(n / 200));
+  const shared = (n: number) =>
+    perHour(Math.max(30_000, pages(9 * n) * 3_600)) * pages(9 * n) + perHour(300_000) * pages(3 * n) + perHour(300_000) * pages(n);
+  const sharedKinds = /^GET \/v2\/(firewalls|load_balancers)$|\(fleet\)$/;
+  const doKinds = callKinds(fleet.doCalls);
+  const perClusterDo = [...doKinds.entries()].filter(([k]) => !sharedKinds.test(k)).reduce((a, [, n]) => a + n, 0) / many;
+  const doModel = (n: number) => shared(n) + n * perClusterDo;
+  const perClusterCf = fleet.cfCalls.length / many;
+  let doMax = 0;
+  while (doModel(doMax + 1) <= DO_BUDGET && doMax < 100_000) doMax++;
+  const cfMax = perClusterCf ? Math.floor(CF_BUDGET / perClusterCf) : Infinity;
+  const objects = 3 * many;
+  const cpuPerObjectHour = fleet.cpuMs / objects;
+  const name = 'steady state, Ready 3+3+3 clusters at default timings';
+  return [
+    { name: `${name}: one cluster alone, DigitalOcean calls per hour`, value: one.doCalls.length, unit: `calls (${kindsText(callKinds(one.doCalls))})` },
+    { name: `${name}: one cluster alone, Cloudflare calls per hour`, value: one.cfCalls.length, unit: `calls (${kindsText(callKinds(one.cfCalls))})` },
+    { name: `${name}: ${many} clusters on one token, DigitalOcean calls per hour`, value: fleet.doCalls.length, unit: `calls (${kindsText(doKinds)})` },
+    { name: `${name}: ${many} clusters on one token, Cloudflare calls per hour`, value: fleet.cfCalls.length, unit: `calls (${kindsText(callKinds(fleet.cfCalls))})` },
+    { name: `${name}: … DigitalOcean calls per cluster per hour besides the shared listings`, value: Math.round(perClusterDo * 100) / 100, unit: 'calls' },
+    { name: `${name}: such clusters per DigitalOcean token under 80 % of 5,000/h`, value: doMax, unit: `clusters (goal: 250; at 250: ${Math.round(doModel(250))} calls/h, a deleted droplet seen within ${Math.max(30, (pages(2250) * 3600) / 1000)} s)` },
+    { name: `${name}: such clusters per Cloudflare token under 80 % of 1,200/5 min`, value: cfMax, unit: 'clusters (goal: 250; hourly average, bursts not counted)' },
+    { name: `${name}: CPU per object per operator-hour (operator and fakes in one process)`, value: Math.round(cpuPerObjectHour), unit: `ms (one replica on one core keeps ${Math.floor(HOUR_MS / cpuPerObjectHour).toLocaleString('en-US')} objects at these timings)` },
+    ...[one, fleet].filter((r) => r.problems.length).map((r) => ({ name: `${name}: ${r.clusters} cluster(s), warnings and errors logged`, value: r.problems.length, unit: `(e.g. ${r.problems.slice(0, 2).join(' | ')})` })),
+  ];
 }
 
 /**

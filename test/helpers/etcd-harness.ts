@@ -29,7 +29,7 @@ export async function etcdHarness(o: { timing?: Partial<EtcdTiming>; provisionDe
   // The operator: rebuilt from nothing by restart(), as after a crash (no memory, no caches).
   const boot = async () => {
     const informer = new Informer<Cluster>(kube.listWatch<Cluster>(EtcdClusters), { name: 'etcd' });
-    const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500 });
+    const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500, listingCacheTtlMs: 500 });
     const c = etcdClusterController({
       kube,
       get: (key) => informer.get(key),

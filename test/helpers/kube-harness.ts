@@ -78,7 +78,7 @@ export async function kubeHarness(o: { provisionDelayMs?: number; cp?: Partial<C
       ControlPlane: new Informer<Obj>(kube.listWatch<Obj>(ControlPlanes), { name: 'cp' }),
       WorkerPool: new Informer<Obj>(kube.listWatch<Obj>(WorkerPools), { name: 'wp' }),
     };
-    const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500 });
+    const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: 500, listingCacheTtlMs: 500, now: () => Date.now() + offsetMs });
     const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(Date.now() + offsetMs), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki, health, workload, handOver };
     const cp = controlPlaneController({
       ...common,

@@ -8,6 +8,7 @@ import { RECORD_NOT_OWNED } from '../ports.ts';
 import type { Dns, DnsRecord, DnsRecordSpec, RateLimitState, RecordFilter, Result, Zone } from '../ports.ts';
 import type { Json } from '../json.ts';
 import { parseRetryAfter } from '../retry-after.ts';
+import { BudgetExceeded, type TokenBudget } from '../token-budget.ts';
 
 export interface CloudflareDnsOptions {
   token: string;
@@ -17,6 +18,8 @@ export interface CloudflareDnsOptions {
   now?: () => number;
   /** Records per list request (default 500). */
   perPage?: number;
+  /** Shared by every client of this token (token-budget.ts). */
+  budget?: TokenBudget;
 }
 
 
@@ -126,13 +129,27 @@ export class CloudflareDns implements Dns {
 
   /** Runs one SDK call, mapping its response and errors to ours. */
   private async call<T>(operation: string, run: () => { withResponse(): Promise<{ data: T; response: globalThis.Response }> }): Promise<{ data: T; rateLimit: RateLimitState }> {
+    const held = this.o.budget?.waitSeconds() ?? 0;
+    // Not sent: Cloudflare would refuse every call until then, and a call made while blocked may extend it (FACTS §3.2).
+    if (held > 0) throw new CloudError('cloudflare', operation, 429, 971, `not sent: this token is rate limited for ${held}s more`, undefined, held);
+    try {
+      // Listings are the routine checks; writes go first (token-budget.ts).
+      await this.o.budget?.acquire(operation.endsWith('.list') || operation === 'tokens.verify' ? 'routine' : 'urgent');
+    } catch (e) {
+      if (e instanceof BudgetExceeded) throw new CloudError('cloudflare', operation, 429, 971, e.message, undefined, e.waitSeconds);
+      throw e;
+    }
     try {
       const { data, response } = await run().withResponse();
       const rateLimit = this.parseRateLimit(response.headers);
+      this.o.budget?.observe(rateLimit.remaining, rateLimit.limit, rateLimit.resetAt);
       this.o.observe?.(operation, response.status, rateLimit);
       return { data, rateLimit };
     } catch (e) {
-      throw this.mapError(operation, e);
+      const err = this.mapError(operation, e);
+      // Crossing the limit blocks the token for five minutes when Cloudflare names no wait (FACTS §3.2).
+      if (err.status === 429) this.o.budget?.hold(err.retryAfterSeconds ?? 300);
+      throw err;
     }
   }
 

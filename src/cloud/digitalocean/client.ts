@@ -6,7 +6,7 @@ import { CloudError } from '../errors.ts';
 import type { RateLimitState } from '../ports.ts';
 import type { Json } from '../json.ts';
 import { parseRetryAfter } from '../retry-after.ts';
-import type { TokenGate } from '../token-gate.ts';
+import { BudgetExceeded, type Priority, type TokenBudget } from '../token-budget.ts';
 
 export interface DigitalOceanClientOptions {
   token: string;
@@ -17,8 +17,8 @@ export interface DigitalOceanClientOptions {
   /** Called after every response (metrics). */
   observe?: (operation: string, status: number, rateLimit: RateLimitState) => void;
   now?: () => number;
-  /** Shared by every client of this token: a rate limit seen by one holds all back (token-gate.ts). */
-  gate?: TokenGate;
+  /** Shared by every client of this token: its requests are paced, and a rate limit seen by one holds all back (token-budget.ts). */
+  budget?: TokenBudget;
 }
 
 export interface Response<T> {
@@ -55,11 +55,17 @@ export class DigitalOceanClient {
     return state;
   }
 
-  private async once<T>(operation: string, method: string, path: string, body?: unknown): Promise<Response<T>> {
-    const held = this.o.gate?.waitSeconds() ?? 0;
+  private async once<T>(operation: string, method: string, path: string, body?: unknown, priority: Priority = 'urgent'): Promise<Response<T>> {
+    const held = this.o.budget?.waitSeconds() ?? 0;
     if (held > 0) {
       // Not sent: DigitalOcean would answer 429 until then (FACTS §2.2).
       throw new CloudError('digitalocean', operation, 429, 'too_many_requests', `not sent: this token is rate limited for ${held}s more`, undefined, held);
+    }
+    try {
+      await this.o.budget?.acquire(priority);
+    } catch (e) {
+      if (e instanceof BudgetExceeded) throw new CloudError('digitalocean', operation, 429, 'too_many_requests', e.message, undefined, e.waitSeconds);
+      throw e;
     }
     let res: globalThis.Response;
     try {
@@ -79,6 +85,8 @@ export class DigitalOceanClient {
       throw new CloudError('digitalocean', operation, 0, undefined, e instanceof Error ? e.message : String(e));
     }
     const rateLimit = this.parseRateLimit(res.headers);
+    // A 429's own figures are left to its retry-after (a burst refusal may say 0 left for the whole hour).
+    if (res.status !== 429) this.o.budget?.observe(rateLimit.remaining, rateLimit.limit, rateLimit.resetAt);
     this.o.observe?.(operation, res.status, rateLimit);
     const text = await res.text();
     let parsed: unknown;
@@ -94,7 +102,7 @@ export class DigitalOceanClient {
       const retryAfter = parseRetryAfter(res.headers.get('retry-after'), now);
       const untilReset = rateLimit.remaining === 0 && rateLimit.resetAt ? Math.max(1, Math.ceil((rateLimit.resetAt.getTime() - now) / 1000)) : undefined;
       const wait = retryAfter ?? (res.status === 429 ? untilReset : undefined);
-      if (res.status === 429) this.o.gate?.hold(wait ?? 60);
+      if (res.status === 429) this.o.budget?.hold(wait ?? 60);
       throw new CloudError(
         'digitalocean',
         operation,
@@ -110,11 +118,11 @@ export class DigitalOceanClient {
   }
 
   /** A request that is safe to repeat (GET, DELETE): retried on no response and 5xx. */
-  async idempotent<T>(operation: string, method: 'GET' | 'DELETE', path: string, body?: unknown): Promise<Response<T>> {
+  async idempotent<T>(operation: string, method: 'GET' | 'DELETE', path: string, body?: unknown, priority: Priority = 'urgent'): Promise<Response<T>> {
     const delays = this.o.retryDelaysMs ?? [500, 2000];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once<T>(operation, method, path, body);
+        return await this.once<T>(operation, method, path, body, priority);
       } catch (e) {
         const retryable = e instanceof CloudError && (e.status === 0 || e.status >= 500);
         if (!retryable || attempt >= delays.length) throw e;
@@ -133,12 +141,13 @@ export class DigitalOceanClient {
    * item count and meta.total as backstops. The absolute `next` URL is never followed: it names a host,
    * and this client would send its token there.
    */
-  async listAll<T>(operation: string, path: string, key: string, query: Record<string, string> = {}): Promise<Response<T[]>> {
+  async listAll<T>(operation: string, path: string, key: string, query: Record<string, string> = {}, priority: Priority = 'routine'): Promise<Response<T[]>> {
     const items: T[] = [];
     let last: Response<Json> | undefined;
     for (let page = 1; ; page++) {
       const qs = new URLSearchParams({ ...query, page: String(page), per_page: String(PER_PAGE) });
-      last = await this.idempotent<Json>(operation, 'GET', `${path}?${qs}`);
+      // Listings are mostly the routine checks: they yield to creates, deletes and reads by id (token-budget.ts).
+      last = await this.idempotent<Json>(operation, 'GET', `${path}?${qs}`, undefined, priority);
       const batch = (last.body[key] ?? []) as T[];
       items.push(...batch);
       const hasNext = !!last.body.links?.pages?.next;

@@ -7,7 +7,7 @@ import { DigitalOceanCompute } from './compute.ts';
 import { DropletCache } from './droplet-cache.ts';
 import { FakeDigitalOcean } from '../fake/digitalocean.ts';
 import { CloudError } from '../errors.ts';
-import { TokenGate } from '../token-gate.ts';
+import { TokenBudget, DIGITALOCEAN_LIMITS } from '../token-budget.ts';
 import type { DropletSpec } from '../ports.ts';
 import { digitalOceanContract } from '../../../test/helpers/contracts.ts';
 
@@ -129,10 +129,10 @@ test('retry-after as an HTTP-date is read as seconds from now, not NaN', async (
 
 test('a 429 seen by one client holds back every client of the same token until retry-after, without sending', async () => {
   const f = await fake({ tokens: ['dop_v1_test-token-a', 'dop_v1_test-token-b'] });
-  const gate = new TokenGate(() => clock);
-  const one = new DigitalOceanCompute({ token: 'dop_v1_test-token-a', baseUrl: f.url, now: () => clock, gate });
-  const two = new DigitalOceanCompute({ token: 'dop_v1_test-token-a', baseUrl: f.url, now: () => clock, gate });
-  const other = new DigitalOceanCompute({ token: 'dop_v1_test-token-b', baseUrl: f.url, now: () => clock, gate: new TokenGate(() => clock) });
+  const budget = new TokenBudget({ windows: DIGITALOCEAN_LIMITS, now: () => clock });
+  const one = new DigitalOceanCompute({ token: 'dop_v1_test-token-a', baseUrl: f.url, now: () => clock, budget });
+  const two = new DigitalOceanCompute({ token: 'dop_v1_test-token-a', baseUrl: f.url, now: () => clock, budget });
+  const other = new DigitalOceanCompute({ token: 'dop_v1_test-token-b', baseUrl: f.url, now: () => clock, budget: new TokenBudget({ windows: DIGITALOCEAN_LIMITS, now: () => clock }) });
   f.burstRetryAfterSeconds = 30;
   await assert.rejects(one.getAccount(), (e: CloudError) => e.rateLimited);
   f.burstRetryAfterSeconds = undefined;

@@ -1,5 +1,6 @@
 // The Compute port over DigitalOcean: JSON in the provider's shapes in, our types out.
 import { DigitalOceanClient, type DigitalOceanClientOptions } from './client.ts';
+import { FLEET_TAG } from '../tags.ts';
 import { CloudError } from '../errors.ts';
 import type { Json } from '../json.ts';
 import { MAX_NAMES_PER_CREATE } from '../limits.ts';
@@ -126,7 +127,8 @@ export class DigitalOceanCompute implements Compute {
   }
 
   async listDroplets(tag: string): Promise<Result<Droplet[]>> {
-    const r = await this.client.listAll<Json>('droplets.list', '/v2/droplets', 'droplets', { tag_name: tag });
+    // The fleet's listing is a routine check; one owner's is part of creating or healing it (droplet-cache.ts).
+    const r = await this.client.listAll<Json>('droplets.list', '/v2/droplets', 'droplets', { tag_name: tag }, tag === FLEET_TAG ? 'routine' : 'urgent');
     return { data: r.body.map(toDroplet), rateLimit: r.rateLimit };
   }
 

@@ -1,13 +1,22 @@
-// All droplets carrying the operator's fleet tag, listed once and shared for a short while: a resync of
-// the whole fleet costs one paginated listing (⌈droplets/200⌉ calls), not one call per object. Callers
-// that arrive while a listing is in flight share it. A write marks only its owner stale, and that owner's
-// next lookup is one listing by its owner tag, so creating a cluster costs the same in any fleet size.
+// All droplets carrying the operator's fleet tag, listed once and shared for a while: a resync of the
+// whole fleet costs one paginated listing (⌈droplets/200⌉ calls), not one call per object. Callers that
+// arrive while a listing is in flight share it. A write marks only its owner stale, and that owner's next
+// lookup is one listing by its owner tag, so creating a cluster costs the same in any fleet size; so is an
+// owner whose droplets are still booting (it wants to see them active soon, and pays for that alone).
+// The fleet listing's period grows with its pages (msPerPage), so its cost per hour stays bounded however
+// many clusters share the token: at the defaults, 1,000 calls an hour at most (a fifth of DigitalOcean's
+// 5,000; FACTS §2.2), and a droplet deleted out of band is seen within max(ttlMs, pages × msPerPage):
+// 30 s up to 1,600 droplets, 45 s at 2,250 (250 clusters of 3+3+3), far inside the heal timings (the
+// nodes' unhealthyAfterMs is 5 and 10 minutes).
 import type { Compute, Droplet } from '../ports.ts';
 
 export interface DropletCacheOptions {
   /** The tag every droplet the operator creates carries. */
   fleetTag: string;
+  /** The shortest period of the fleet listing (default 30 s). */
   ttlMs?: number;
+  /** The period grows by this much per page of the last listing (default 3.6 s: 1,000 pages an hour). */
+  msPerPage?: number;
   now?: () => number;
   /** How long a droplet this process created counts as existing while lists do not show it (default 5 min). */
   createdLagMs?: number;
@@ -35,8 +44,14 @@ export class DropletCache {
     this.now = o.now ?? Date.now;
   }
 
+  /** The fleet listing's period now: see the top of this file. */
+  periodMs(): number {
+    const pages = Math.max(1, Math.ceil((this.snapshot?.droplets.length ?? 0) / 200));
+    return Math.max(this.o.ttlMs ?? 30_000, pages * (this.o.msPerPage ?? 3_600));
+  }
+
   private fresh(): boolean {
-    return !!this.snapshot && this.now() - this.snapshot.at < (this.o.ttlMs ?? 10_000);
+    return !!this.snapshot && this.now() - this.snapshot.at < this.periodMs();
   }
 
   /** Every fleet droplet, at most ttlMs old and with no owner written since. */
@@ -69,7 +84,12 @@ export class DropletCache {
   async withTags(ownerTag: string, ...more: string[]): Promise<Droplet[]> {
     const owner = ownerTag.toLowerCase();
     const has = (d: Droplet, t: string) => d.tags.some((x) => x.toLowerCase() === t);
-    const pick = (list: Droplet[]) => this.withCreated(list).filter((d) => has(d, owner) && more.every((t) => has(d, t.toLowerCase())));
+    const pick = (list: Droplet[]) => {
+      const mine = this.withCreated(list).filter((d) => has(d, owner));
+      // Still booting: the owner's next lookup lists it alone (one call), not the whole fleet's age.
+      if (mine.some((d) => d.status !== 'active') && !this.dirty.has(owner)) this.dirty.set(owner, this.generation);
+      return mine.filter((d) => more.every((t) => has(d, t.toLowerCase())));
+    };
     if (!this.fresh()) return pick(await this.all());
     const writtenAt = this.dirty.get(owner);
     if (writtenAt === undefined) return pick(this.snapshot!.droplets);

@@ -60,6 +60,8 @@ interface Call {
   query: string;
   status: number;
   token: string;
+  /** When it arrived, on the fake's clock. */
+  at: number;
 }
 
 
@@ -187,7 +189,7 @@ export class FakeDigitalOcean extends LoopbackFake {
       Object.assign(headers, err.headers);
       out = err.body ?? { id: err.id, message: err.message, request_id: headers['x-request-id'] };
     }
-    this.calls.push({ method, path: url.pathname, query: url.search, status, token: token.slice(0, 6) });
+    this.calls.push({ method, path: url.pathname, query: url.search, status, token: token.slice(0, 6), at: this.now() });
     if (this.o.contract) {
       for (const v of this.o.contract.checkResponse(method, url.pathname, status, out)) this.violations.push(`response ${v}`);
     }

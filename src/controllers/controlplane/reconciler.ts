@@ -211,30 +211,44 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const fingerprint = JSON.stringify([o.metadata.generation, o.spec.endpoint.mode]);
     const nowMs = d.now().getTime();
     if (m.lbSync && m.lbSync.fingerprint === fingerprint && nowMs - m.lbSync.at < t.cloudSyncMs && (!m.lbSync.lb || m.lbSync.lb.ip)) return m.lbSync.lb;
-    const lb = await listOrMakeLoadBalancer(o, clouds);
+    // A new one without an address yet: asked for by id (one call), not by listing every load balancer.
+    const waiting = m.lbSync?.fingerprint === fingerprint && m.lbSync.lb && !m.lbSync.lb.ip ? m.lbSync.lb : undefined;
+    const fetched = waiting ? (await clouds.compute.getLoadBalancer(waiting.id)).data : undefined;
+    if (fetched) clouds.loadBalancers.put(fetched);
+    else if (waiting) clouds.loadBalancers.remove(waiting.id);
+    const lb = fetched && loadBalancerSettled(fetched, loadBalancerSpec(o)) ? fetched : await listOrMakeLoadBalancer(o, clouds);
     m.lbSync = { fingerprint, at: nowMs, lb };
     return lb;
   }
 
   async function listOrMakeLoadBalancer(o: Obj, clouds: Clouds): Promise<LoadBalancer | undefined> {
     const spec = loadBalancerSpec(o);
-    const existing = (await clouds.compute.listLoadBalancers()).data.find((l) => l.tag === spec.tag);
+    // The account's load balancers as listed for every object on this token (at most listingCacheTtlMs old).
+    const existing = (await clouds.loadBalancers.all()).find((l) => l.tag === spec.tag);
     if (o.spec.endpoint.mode !== 'LoadBalancer') {
       if (existing) {
-        await clouds.compute.deleteLoadBalancer(existing.id);
+        await clouds.compute.deleteLoadBalancer(existing.id).finally(() => clouds.loadBalancers.remove(existing.id));
         await d.events.record(o, 'Normal', 'LoadBalancerDeleted', `${existing.name} (endpoint mode is DNS)`);
       }
       return undefined;
     }
     if (existing) {
       if (loadBalancerSettled(existing, spec)) return existing;
-      const updated = await clouds.compute.updateLoadBalancer(existing.id, spec);
+      const updated = await clouds.compute.updateLoadBalancer(existing.id, spec).catch((e: unknown) => {
+        clouds.loadBalancers.invalidate();
+        throw e;
+      });
+      clouds.loadBalancers.put(updated.data);
       await d.events.record(o, 'Normal', 'LoadBalancerUpdated', `${spec.name}: settings brought back to the wanted ones`);
       return updated.data;
     }
     // The tag it sends to must exist before the first control-plane droplet carries it.
     await clouds.compute.ensureTag(spec.tag);
-    const created = await clouds.compute.createLoadBalancer(spec);
+    const created = await clouds.compute.createLoadBalancer(spec).catch((e: unknown) => {
+      clouds.loadBalancers.invalidate();
+      throw e;
+    });
+    clouds.loadBalancers.put(created.data);
     await d.events.record(o, 'Normal', 'LoadBalancerCreated', `${spec.name} → droplets tagged ${spec.tag}`);
     return created.data;
   }

@@ -69,15 +69,17 @@ export const ownedFirewall = (firewalls: Firewall[], uid: string): Firewall | un
  */
 export async function ensureFirewall(clouds: Clouds, uid: string, spec: FirewallSpec): Promise<'created' | 'updated' | 'unchanged'> {
   checkFirewallSpec(spec);
-  const existing = ownedFirewall((await clouds.compute.listFirewalls()).data, uid);
+  // The account's firewalls as listed for every object on this token (at most listingCacheTtlMs old).
+  const existing = ownedFirewall(await clouds.firewalls.all(), uid);
   if (existing && existing.name === spec.name && canonical([existing.tags, existing.inbound, existing.outbound]) === canonical([spec.tags, spec.inbound, spec.outbound])) return 'unchanged';
   for (const t of firewallTags(spec)) await clouds.compute.ensureTag(t);
-  if (!existing) {
-    await clouds.compute.createFirewall(spec);
-    return 'created';
-  }
-  await clouds.compute.updateFirewall(existing.id, spec);
-  return 'updated';
+  const written = await (existing ? clouds.compute.updateFirewall(existing.id, spec) : clouds.compute.createFirewall(spec)).catch((e: unknown) => {
+    // No answer may still mean it was made: list again rather than make a second one.
+    clouds.firewalls.invalidate();
+    throw e;
+  });
+  clouds.firewalls.put(written.data);
+  return existing ? 'updated' : 'created';
 }
 
 /**
@@ -161,9 +163,10 @@ export async function deleteMachine(clouds: Clouds, uid: string, dropletId: numb
 export async function cleanupOwner(clouds: Clouds, uid: string, o: { zone?: string; loadBalancerTag?: string }): Promise<number> {
   const zone = o.zone ? (await clouds.dns.findZone(o.zone)).data : undefined;
   if (zone) for (const r of (await clouds.dns.listRecords(zone.id, { owner: uid })).data) await clouds.dns.deleteRecord(zone.id, r.id);
-  const firewall = ownedFirewall((await clouds.compute.listFirewalls()).data, uid);
-  if (firewall) await clouds.compute.deleteFirewall(firewall.id);
-  if (o.loadBalancerTag) for (const l of (await clouds.compute.listLoadBalancers()).data.filter((l) => l.tag === o.loadBalancerTag)) await clouds.compute.deleteLoadBalancer(l.id);
+  // Deleting acts on a fresh listing, never on the shared copy.
+  const firewall = ownedFirewall(await clouds.firewalls.all(0), uid);
+  if (firewall) await clouds.compute.deleteFirewall(firewall.id).finally(() => clouds.firewalls.remove(firewall.id));
+  if (o.loadBalancerTag) for (const l of (await clouds.loadBalancers.all(0)).filter((l) => l.tag === o.loadBalancerTag)) await clouds.compute.deleteLoadBalancer(l.id).finally(() => clouds.loadBalancers.remove(l.id));
   await clouds.compute.deleteDropletsByTag(ownerTag(uid));
   clouds.droplets.invalidate(ownerTag(uid));
   return (await clouds.droplets.withTags(ownerTag(uid))).length;

@@ -1,7 +1,8 @@
 // The whole operator in memory for the benches: FakeKube, informers, the three real controllers wired as
 // operator.ts wires them, the contract-checked DigitalOcean and Cloudflare fakes, an in-memory etcd, fake
 // component health, workload API and key hand-over, and "kubelets" that register a Ready Node for every
-// running Kubernetes droplet. A 3+3+3 sample cluster is made when `apply()` is called.
+// running Kubernetes droplet. `clusters` 3+3+3 sample clusters (one namespace each, all on one token) are
+// made when `apply()` is called.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Controller } from '../../src/runtime/controller.ts';
@@ -21,10 +22,10 @@ import { FakeWorkloadConnector } from '../../src/workload/fake.ts';
 import { FakeHandOver } from '../../src/handover/fake.ts';
 import type { PkiContext } from '../../src/pki/certs.ts';
 import type { Observed } from '../../src/controllers/status.ts';
-import { FakeKubeHealth } from '../helpers/fake-kube-health.ts';
-import { FakeEtcd } from '../helpers/fake-etcd.ts';
-import { digitalOceanContract, cloudflareContract } from '../helpers/contracts.ts';
-import { sampleOf } from '../helpers/samples.ts';
+import { FakeKubeHealth } from './fake-kube-health.ts';
+import { FakeEtcd } from './fake-etcd.ts';
+import { digitalOceanContract, cloudflareContract } from './contracts.ts';
+import { sampleOf } from './samples.ts';
 
 export type Obj = Observed & { spec: Record<string, any> };
 
@@ -37,34 +38,52 @@ export interface InMemoryOperatorOptions {
   /** Informers' resync (the operator's --resync-seconds); none when undefined. */
   resyncMs?: number;
   pki: Omit<PkiContext, 'now'>;
+  /** How many 3+3+3 clusters (default 1). */
+  clusters?: number;
+  /** The fakes' and the cloud caches' clock (a test may run it faster than real time). */
+  clock?: () => number;
+  /** The fakes' rate limits (default: far above anything measured; the published ones are 250/min, 5,000/h, 1,200/5 min). */
+  limits?: { doMinute?: number; doHour?: number; cfPer5Min?: number };
+  /** DropletCache's msPerPage, scaled like the other timings. */
+  fleetMsPerPage?: number;
+  listingCacheTtlMs?: number;
+  /** How the token budgets wait, and for how long at most (CloudEndpoints). */
+  sleep?: (ms: number) => Promise<void>;
+  budgetMaxWaitMs?: number;
 }
 
 export async function inMemoryOperator(o: InMemoryOperatorOptions) {
   const kube = new FakeKube();
-  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_bench'], provisionDelayMs: o.provisionMs, contract: digitalOceanContract(), minuteLimit: 100_000 }).start();
-  const dns = await new FakeCloudflare({ tokens: ['cf-bench'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: 100_000 }).start();
+  const lim = o.limits ?? {};
+  const compute = await new FakeDigitalOcean({ tokens: ['dop_v1_bench'], provisionDelayMs: o.provisionMs, contract: digitalOceanContract(), minuteLimit: lim.doMinute ?? 1_000_000, hourlyLimit: lim.doHour ?? 1_000_000, now: o.clock }).start();
+  const dns = await new FakeCloudflare({ tokens: ['cf-bench'], zones: ['example.com'], contract: cloudflareContract(), limitPer5Min: lim.cfPer5Min ?? 1_000_000, now: o.clock }).start();
   const etcd = new FakeEtcd({ machines: compute, dns });
   const health = new FakeKubeHealth();
   const workload = new FakeWorkloadConnector();
   const handOver = new FakeHandOver((a) => compute.activeDroplets().find((d) => d.privateIp === a || d.publicIp === a));
-  const sample = (kind: string, replicas: number) => {
+  // Cluster i lives in namespace ns-i (ns for a single one), its API at api.demo-i.example.com.
+  const count = o.clusters ?? 1;
+  const namespaces = Array.from({ length: count }, (_, i) => (count === 1 ? 'ns' : `ns-${i}`));
+  const sample = (kind: string, replicas: number, namespace: string) => {
     const x = sampleOf(kind) as unknown as Obj;
-    x.metadata = { name: (x.metadata as { name: string }).name, namespace: 'ns' };
+    x.metadata = { name: (x.metadata as { name: string }).name, namespace };
     x.spec.replicas = replicas;
+    if (kind === 'ControlPlane' && count > 1) x.spec.endpoint.host = `api.${namespace}.example.com`;
     return x;
   };
-  const objects = [sample('EtcdCluster', 3), sample('ControlPlane', 3), sample('WorkerPool', 3)];
-  const api = workload.cluster(objects[1]!.spec.endpoint.host);
+  const objects = namespaces.flatMap((ns) => [sample('EtcdCluster', 3, ns), sample('ControlPlane', 3, ns), sample('WorkerPool', 3, ns)]);
+  const hosts = objects.filter((x) => x.kind === 'ControlPlane').map((x) => x.spec.endpoint.host as string);
   const b64 = (x: string) => Buffer.from(x).toString('base64');
-  await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace: 'ns' }, data: { 'digitalocean-token': b64('dop_v1_bench'), 'cloudflare-api-token': b64('cf-bench') } });
+  for (const namespace of namespaces) await kube.create(Secrets, { metadata: { name: 'demo-credentials', namespace }, data: { 'digitalocean-token': b64('dop_v1_bench'), 'cloudflare-api-token': b64('cf-bench') } });
 
-  // "kubelets": a running control-plane or worker droplet registers a Ready Node.
-  const registered = new Set<string>();
+  // "kubelets": a running control-plane or worker droplet registers a Ready Node in its cluster.
+  const registered = new Set<number>();
   const kubelets = setInterval(() => {
     for (const d of compute.activeDroplets()) {
-      if (registered.has(d.name) || !d.userData?.includes('kubelet.service')) continue;
-      registered.add(d.name);
-      api.addNode(d.name, { ready: 'True', unschedulable: false, kubeletVersion: d.userData.match(/kubernetes\/release\/(v[\d.]+)/)?.[1] });
+      if (registered.has(d.id) || !d.userData?.includes('kubelet.service')) continue;
+      const host = hosts.find((h) => d.userData!.includes(`https://${h}:`)) ?? hosts[0]!;
+      registered.add(d.id);
+      workload.cluster(host).addNode(d.name, { ready: 'True', unschedulable: false, kubeletVersion: d.userData.match(/kubernetes\/release\/(v[\d.]+)/)?.[1] });
     }
   }, 10);
 
@@ -88,7 +107,7 @@ export async function inMemoryOperator(o: InMemoryOperatorOptions) {
     }),
   });
   const events = new EventRecorder(kube, { component: 'hardway', log });
-  const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: o.fleetCacheTtlMs });
+  const clouds = new CloudFactory(kube, { digitalOceanUrl: compute.url, cloudflareUrl: dns.url, fleetCacheTtlMs: o.fleetCacheTtlMs, fleetMsPerPage: o.fleetMsPerPage, listingCacheTtlMs: o.listingCacheTtlMs, now: o.clock, sleep: o.sleep, budgetMaxWaitMs: o.budgetMaxWaitMs });
   const common = { kube, clouds, events, fieldManager: 'hardway', now: () => new Date(), randomBytes: (n: number) => randomBytes(n) as Uint8Array, pki: o.pki };
   const handlers = {
     EtcdCluster: etcdClusterController({ ...common, get: (k) => informers.EtcdCluster.get(k) as never, dependents: referring('ControlPlane', 'etcdClusterRef'), etcdClient: etcd.client, timing: o.etcd }),
@@ -123,7 +142,8 @@ export async function inMemoryOperator(o: InMemoryOperatorOptions) {
     etcd,
     informers,
     problems,
-    /** Creates the three sample objects (3 etcd members, 3 control-plane nodes, 3 workers). */
+    namespaces,
+    /** Creates the sample objects of every cluster (3 etcd members, 3 control-plane nodes, 3 workers each). */
     apply: () => Promise.all(objects.map((x) => kube.create(x.kind === 'EtcdCluster' ? EtcdClusters : x.kind === 'ControlPlane' ? ControlPlanes : WorkerPools, x))),
     /** Whether every object is Ready for its latest generation. */
     allReady: () => Object.values(informers).every((i) => i.list().length > 0 && i.list().every((x) => x.status?.observedGeneration === x.metadata.generation && x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))),
