@@ -59,6 +59,17 @@ export interface OperatorDeps {
   pins?: PinnedDigests;
 }
 
+/**
+ * Sharding: each replica set serves one shard, the objects labelled hardway.dev/shard=<name>, and elects
+ * its own leader; the replicas started without --shard serve every object without the label. A cluster's
+ * EtcdCluster, ControlPlane and WorkerPools carry the same label (a reference is looked up in the shard's
+ * own caches). Moving an object is relabelling it: the API server tells the old shard's watch it is gone
+ * and the new one's that it is there.
+ */
+export const SHARD_LABEL = 'hardway.dev/shard';
+export const shardSelector = (shard: string): string => (shard ? `${SHARD_LABEL}=${shard}` : `!${SHARD_LABEL}`);
+export const leaseName = (cfg: Pick<Config, 'leaderElectionId' | 'shard'>): string => (cfg.shard ? `${cfg.leaderElectionId}-${cfg.shard}` : cfg.leaderElectionId);
+
 export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<RunningOperator> {
   const { log } = deps;
   const metrics = new Metrics();
@@ -74,7 +85,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
   for (const k of MANAGED_KINDS) {
     informers.set(
       k.def.kind,
-      new Informer<Observed>(kube.listWatch<Observed>(k.resource, { namespace }), {
+      new Informer<Observed>(kube.listWatch<Observed>(k.resource, { namespace, labelSelector: shardSelector(cfg.shard) }), {
         name: k.def.plural,
         resyncMs: cfg.resyncSeconds * 1000,
         log,
@@ -148,10 +159,12 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
       log,
       metrics,
       concurrency: cfg.concurrency,
+      // Periodic checks drift apart instead of arriving together after a start or a resync (issue #18).
+      requeueJitter: 0.1,
     });
     informer.on(enqueueOwn(controller.enqueue));
     if (k.dependsOn) {
-      // When the object we depend on changes (its status too), the objects referring to it re-evaluate.
+      // When the object we depend on changes (its status too, but not a probe's time alone), the objects referring to it re-evaluate.
       informers.get(k.dependsOn.kind)!.on(enqueueReferencing(referencedBy(informer, (o) => k.dependsOn!.ref((o.spec ?? {}) as never)), controller.enqueue));
     }
     return { controller, informer };
@@ -193,7 +206,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
       leaderLease: () => ({ ok: !leading || !elector || elector.isLeader(), message: 'leading but the lease is no longer held' }),
     },
   });
-  log.info({ port: health.port, namespace: namespace ?? '(all)', leaderElect: cfg.leaderElect }, 'hardway operator starting');
+  log.info({ port: health.port, namespace: namespace ?? '(all)', shard: cfg.shard || '(objects without a shard label)', leaderElect: cfg.leaderElect, lease: cfg.leaderElect ? leaseName(cfg) : undefined }, 'hardway operator starting');
 
   // Caches start on every replica, so a standby that takes over has them warm.
   await Promise.all([...informers.values()].map((i) => i.start()));
@@ -209,7 +222,7 @@ export async function startOperator(cfg: Config, deps: OperatorDeps): Promise<Ru
     elector = new LeaderElector({
       kube,
       namespace: cfg.leaderElectionNamespace,
-      name: cfg.leaderElectionId,
+      name: leaseName(cfg),
       identity: cfg.identity,
       log,
       onStartedLeading: startControllers,

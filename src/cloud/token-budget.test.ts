@@ -27,7 +27,7 @@ test('DigitalOcean: 80 % of 250 a minute for urgent work, 75 % of that for routi
 });
 
 test('a full minute frees one request at a time as the oldest leave the window; waits are slept, not refused', async () => {
-  const { b, slept, advance } = budget();
+  const { b, advance } = budget();
   for (let i = 0; i < 200; i++) {
     await b.acquire('urgent');
     advance(100); // 200 requests over 20 s

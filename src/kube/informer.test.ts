@@ -86,6 +86,11 @@ test('a change to a referenced object enqueues the objects that refer to it, sta
   await k.create(EtcdClusters, { metadata: { name: 'a', namespace: 'ns' }, spec: {} });
   await k.applyStatus(EtcdClusters, key, { ready: true }, { fieldManager: 't' });
   assert.deepEqual(queued, ['ns/cp1', 'ns/cp1']);
+  // A probe's timestamp alone wakes nobody; what it found does.
+  await k.applyStatus(EtcdClusters, key, { ready: true, machines: [{ name: 'm', lastProbeTime: '2026-12-01T00:00:00Z' }] }, { fieldManager: 't' });
+  await k.applyStatus(EtcdClusters, key, { ready: true, machines: [{ name: 'm', lastProbeTime: '2026-12-01T00:00:30Z' }] }, { fieldManager: 't' });
+  await k.applyStatus(EtcdClusters, key, { ready: true, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-12-01T00:00:30Z' }], machines: [{ name: 'm', lastProbeTime: '2026-12-01T00:01:00Z' }] }, { fieldManager: 't' });
+  assert.deepEqual(queued, ['ns/cp1', 'ns/cp1', 'ns/cp1', 'ns/cp1']);
   await Promise.all([inf.stop(), cps.stop()]);
 });
 

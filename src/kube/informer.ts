@@ -160,13 +160,31 @@ export function enqueueOwn<T extends KObject>(enqueue: (key: string) => void) {
 }
 
 /**
- * Enqueue the objects that refer to a changed object. Every change counts, status included: a
- * ControlPlane waits for its EtcdCluster's Ready status, a WorkerPool for its ControlPlane's.
+ * What a dependant can act on: the dependency's spec, deletion and status, without the times in its
+ * status (every probe moves a machine's lastProbeTime; a dependant never waits for one).
+ */
+export function dependencyFingerprint(o: KObject & { status?: unknown }): string {
+  const timeless = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(timeless) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k]) => !/Time$/.test(k)).map(([k, x]) => [k, timeless(x)])) : v;
+  return JSON.stringify([o.metadata.generation, o.metadata.deletionTimestamp ?? null, timeless(o.status ?? null)]);
+}
+
+/**
+ * Enqueue the objects that refer to a changed object when something they can act on changed, status
+ * included (a ControlPlane waits for its EtcdCluster's Ready status, a WorkerPool for its ControlPlane's),
+ * but not on a probe's timestamp alone: with every probe waking every dependant, a Ready cluster cost
+ * dependants' passes (and cloud calls) in proportion to its probes.
  */
 export function enqueueReferencing<S extends KObject>(map: (changed: S) => string[], enqueue: (key: string) => void) {
+  const seen = new Map<string, string>();
   return (e: InformerEvent<S>) => {
     if (e.type === 'resync') return; // the referencing objects have their own resync
-    for (const key of map(e.object)) enqueue(key);
+    const key = keyOf(e.object);
+    const fingerprint = dependencyFingerprint(e.object);
+    if (e.type === 'delete') seen.delete(key);
+    else if (seen.get(key) === fingerprint) return;
+    else seen.set(key, fingerprint);
+    for (const k of map(e.object)) enqueue(k);
   };
 }
 

@@ -9,6 +9,8 @@ export interface Config {
   context?: string;
   /** Namespace to watch; empty means all namespaces. */
   namespace: string;
+  /** The shard served: objects labelled hardway.dev/shard=<shard>; empty: objects without that label. */
+  shard: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
@@ -42,6 +44,9 @@ const int = (min: number, max: number): Parser<number> => (raw) => {
 const str: Parser<string> = (raw) => raw;
 const oneOf = <V extends string>(values: readonly V[]): Parser<V> => (raw) =>
   (values as readonly string[]).includes(raw) ? (raw as V) : { error: `"${raw}" is not one of ${values.join(', ')}` };
+// A label value (k8s.io/apimachinery pkg/util/validation IsValidLabelValue: 63 characters at most,
+// alphanumeric at both ends, '-', '_' and '.' between).
+const labelValue: Parser<string> = (raw) => (/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(raw) ? raw : { error: `"${raw}" is not a label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)` });
 const url: Parser<string> = (raw) => (/^https?:\/\/[^\s]+$/.test(raw) ? raw.replace(/\/$/, '') : { error: `"${raw}" is not an http(s) URL` });
 const hostPort: Parser<{ host: string; port: number }> = (raw) => {
   const m = raw.match(/^(.*):(\d+)$/);
@@ -72,6 +77,7 @@ function options(env: NodeJS.ProcessEnv) {
     kubeconfig: { flag: 'kubeconfig', help: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)', parse: str } as Option<string>,
     context: { flag: 'context', help: 'kubeconfig context to use', parse: str } as Option<string>,
     namespace: { flag: 'namespace', help: 'only watch this namespace (default: all)', parse: str, default: () => '' } as Option<string>,
+    shard: { flag: 'shard', help: 'serve only objects labelled hardway.dev/shard=<name>, under the Lease <leader-election-id>-<name> (default: objects without that label)', parse: labelValue, default: () => '' } as Option<string>,
     leaderElect: { flag: 'leader-elect', help: 'elect a leader among replicas (default true)', parse: bool, default: () => true } as Option<boolean>,
     leaderElectionNamespace: { flag: 'leader-election-namespace', help: 'namespace of the leader Lease (default: the pod namespace)', parse: str, default: () => podNamespace(env) } as Option<string>,
     leaderElectionId: { flag: 'leader-election-id', help: 'name of the leader Lease', parse: str, default: () => 'hardway-operator' } as Option<string>,

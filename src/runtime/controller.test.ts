@@ -6,13 +6,13 @@ import { ManualClock } from './clock.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 
-function setup(reconcile: Reconcile, opts: { concurrency?: number } = {}) {
+function setup(reconcile: Reconcile, opts: { concurrency?: number; requeueJitter?: number; random?: () => number } = {}) {
   const clock = new ManualClock();
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }) });
   const metrics = new Metrics({ defaultMetrics: false });
   const terminal: [string, TerminalError][] = [];
-  const c = new Controller({ kind: 'Test', reconcile, log, metrics, concurrency: opts.concurrency, queue: { clock }, onTerminalError: async (k, e) => void terminal.push([k, e]) });
+  const c = new Controller({ kind: 'Test', reconcile, log, metrics, concurrency: opts.concurrency, requeueJitter: opts.requeueJitter, random: opts.random, queue: { clock }, onTerminalError: async (k, e) => void terminal.push([k, e]) });
   return { c, clock, lines, metrics, terminal };
 }
 
@@ -72,6 +72,17 @@ test('success forgets the backoff; requeueAfter schedules the next visit', async
   assert.equal(c.queue.length, 0);
   clock.advance(1);
   assert.equal(c.queue.length, 1);
+});
+
+test('requeues are spread: up to requeueJitter longer, by the random input', async () => {
+  for (const [draw, at] of [[0, 30_000], [0.5, 31_500], [1, 33_000]] as const) {
+    const { c, clock } = setup(async () => ({ requeueAfterMs: 30_000 }), { requeueJitter: 0.1, random: () => draw });
+    await c.process('k');
+    clock.advance(at - 1);
+    assert.equal(c.queue.length, 0, `not before ${at} ms`);
+    clock.advance(1);
+    assert.equal(c.queue.length, 1, `at ${at} ms`);
+  }
 });
 
 test('a terminal error is recorded once and not retried', async () => {

@@ -37,6 +37,12 @@ export interface ControllerOptions {
   queue?: QueueOptions;
   /** Records a terminal error where users see it (a condition); its own failures are logged. */
   onTerminalError?: (key: string, err: TerminalError) => Promise<void>;
+  /**
+   * Each requeue waits up to this share longer (default 0): objects started together (a restart, a
+   * resync) would otherwise keep making their periodic checks, and their cloud calls, in the same instant.
+   */
+  requeueJitter?: number;
+  random?: () => number;
 }
 
 export class Controller {
@@ -114,7 +120,8 @@ export class Controller {
     this.queue.forget(key);
     if (result?.requeueAfterMs !== undefined) {
       metrics?.reconcileTotal.inc({ kind, result: 'requeue' });
-      this.queue.addAfter(key, result.requeueAfterMs);
+      const jitter = this.opts.requeueJitter ? result.requeueAfterMs * this.opts.requeueJitter * (this.opts.random ?? Math.random)() : 0;
+      this.queue.addAfter(key, Math.round(result.requeueAfterMs + jitter));
     } else {
       metrics?.reconcileTotal.inc({ kind, result: 'success' });
     }

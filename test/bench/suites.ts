@@ -353,7 +353,19 @@ async function steadyRun(clusters: number) {
       return (u.user + u.system) / 1000;
     })();
     if (!op.allReady()) throw new Error('steady-state bench: an object left Ready during the measured hour');
-    return { clusters, doCalls: op.compute.calls.slice(from.digitalOcean), cfCalls: op.dns.calls.slice(from.cloudflare), cpuMs, problems: op.problems.slice(from.problems) };
+    const result = { clusters, doCalls: op.compute.calls.slice(from.digitalOcean), cfCalls: op.dns.calls.slice(from.cloudflare), cpuMs, problems: op.problems.slice(from.problems) };
+    // Then a worker droplet deleted out of band (as in the DigitalOcean console): how long, in operator
+    // time, until its pool has made a new one.
+    const victim = [...op.compute.droplets.values()].find((x) => x.name.startsWith('demo-general-'))!;
+    const owner = victim.tags.find((t) => t.startsWith('hardway:owner:'))!;
+    const before = new Set([...op.compute.droplets.values()].filter((x) => x.tags.includes(owner)).map((x) => x.id));
+    op.compute.droplets.delete(victim.id);
+    const deletedAt = Date.now();
+    while (![...op.compute.droplets.values()].some((x) => x.tags.includes(owner) && !before.has(x.id))) {
+      if (Date.now() - deletedAt > HOUR_MS / SCALE) throw new Error('steady-state bench: a deleted droplet was not replaced within an operator-hour');
+      await sleep(10);
+    }
+    return { ...result, replacedAfterS: Math.round(((Date.now() - deletedAt) * SCALE) / 1000) };
   } finally {
     await op.stop();
   }
@@ -375,6 +387,7 @@ function callKinds(calls: { method: string; path: string; query?: string }[]): M
 const kindsText = (by: Map<string, number>) => [...by.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
 
 async function steadyState(): Promise<Figure[]> {
+  const { DEFAULT_NODE_TIMING } = await import('../../src/controllers/machines/lifecycle.ts');
   const many = Number(process.env.HARDWAY_BENCH_CLUSTERS ?? 10);
   const one = await steadyRun(1);
   const fleet = await steadyRun(many);
@@ -412,6 +425,7 @@ async function steadyState(): Promise<Figure[]> {
     { name: `${name}: … DigitalOcean calls per cluster per hour besides the shared listings`, value: Math.round(perClusterDo * 100) / 100, unit: 'calls' },
     { name: `${name}: such clusters per DigitalOcean token under 80 % of 5,000/h`, value: doMax, unit: `clusters (goal: 250; at 250: ${Math.round(doModel(250))} calls/h, a deleted droplet seen within ${Math.max(30, (pages(2250) * 3600) / 1000)} s)` },
     { name: `${name}: such clusters per Cloudflare token under 80 % of 1,200/5 min`, value: cfMax, unit: 'clusters (goal: 250; hourly average, bursts not counted)' },
+    { name: `${name}: a worker droplet deleted out of band, replaced after`, value: fleet.replacedAfterS, unit: `operator-seconds with ${many} clusters (${one.replacedAfterS} with one; the heal timing for an unhealthy node is ${DEFAULT_NODE_TIMING.unhealthyAfterMs / 1000} s)` },
     { name: `${name}: CPU per object per operator-hour (operator and fakes in one process)`, value: Math.round(cpuPerObjectHour), unit: `ms (one replica on one core keeps ${Math.floor(HOUR_MS / cpuPerObjectHour).toLocaleString('en-US')} objects at these timings)` },
     ...[one, fleet].filter((r) => r.problems.length).map((r) => ({ name: `${name}: ${r.clusters} cluster(s), warnings and errors logged`, value: r.problems.length, unit: `(e.g. ${r.problems.slice(0, 2).join(' | ')})` })),
   ];

@@ -11,6 +11,7 @@ import { Ajv } from 'ajv';
 import { renderChart, renderChartError, renderNotes, mergedValues, find, chartDir, type Manifest } from '../helpers/chart.ts';
 import { repoRoot } from '../helpers/samples.ts';
 import { parseConfig } from '../../src/runtime/config.ts';
+import { leaseName } from '../../src/operator.ts';
 import { renderCrds } from '../../src/api/render.ts';
 
 type Container = {
@@ -116,6 +117,15 @@ test('watchNamespace: a Role in that namespace instead of a ClusterRole, and --n
   assert.equal(parseConfig(podSpec(find(docs, 'Deployment')).containers[0]!.args, {}).namespace, 'team-a');
 });
 
+test('shard: --shard, and the Lease it elects in is the one RBAC lets it renew', async () => {
+  const { docs } = await renderChart({ set: { shard: 'blue' } });
+  const cfg = parseConfig(podSpec(find(docs, 'Deployment')).containers[0]!.args, {});
+  assert.equal(cfg.shard, 'blue');
+  const role = docs.find((d) => d.kind === 'Role' && d.metadata.name.endsWith('-leader-election')) as unknown as { rules: { resourceNames?: string[] }[] };
+  assert.deepEqual(role.rules.flatMap((r) => r.resourceNames ?? []), [leaseName(cfg)]);
+  assert.equal(leaseName(cfg), 'hardway-operator-blue');
+});
+
 test('options: ServiceMonitor, no leader election, no Service, an existing ServiceAccount', async () => {
   const monitor = find((await renderChart({ set: { 'metrics.serviceMonitor.enabled': true } })).docs, 'ServiceMonitor');
   assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
@@ -150,6 +160,8 @@ test('values.schema.json accepts values.yaml and the documented options, and ref
   await bad({ logFormat: 'pretty' }, /logFormat/);
   await bad({ replicas: -1 }, /replicas/);
   await bad({ watchNamespace: 'Team_A' }, /watchNamespace/);
+  await ok({ shard: 'blue.2' });
+  await bad({ shard: 'blue team' }, /shard/);
   await bad({ 'securityContext.readOnlyRootFilesystem': false }, /readOnlyRootFilesystem/);
   await bad({ 'securityContext.allowPrivilegeEscalation': true }, /allowPrivilegeEscalation/);
   await bad({ replica: 2 }, /additional properties/);

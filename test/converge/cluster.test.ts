@@ -187,6 +187,8 @@ test('a dead control-plane node is replaced; a droplet deleted out of band is re
     h.compute.droplets.delete(gone!.id); // someone deleted it in the DigitalOcean console
     await h.until('rebuilt', () => h.droplets('demo-cp-').length === 3 && !h.droplets('demo-cp-').some((d) => d.name === gone!.name) && h.ready('ControlPlane', 'demo')(), 60_000);
     await h.until('the lost node record is gone', () => ![...h.dns.records.values()].some((r) => r.name === `${gone!.name}.example.com`));
+    const drifted = (await h.kube.list<Obj & { reason: string; message: string }>(Events, { namespace: 'ns' })).items.filter((e) => e.reason === 'Drifted').map((e) => e.message);
+    assert.deepEqual(drifted, [`droplet ${gone!.id} (${gone!.name}) was deleted outside hardway`], 'the one deleted out of band; not the dead node the operator replaced');
   } finally {
     await h.stop();
   }
@@ -341,9 +343,16 @@ test('LoadBalancer mode: a load balancer on the control-plane tag, the endpoint 
     const mark = h.health.calls.length;
     await h.until('three more passes', () => h.health.calls.length >= mark + 6);
     assert.equal(lbListings(), listed, 'not listed again within cloudSyncMs');
+    // And the endpoint's record, proxied through Cloudflare outside hardway (it would break mutual TLS), is set back.
+    const endpoint = [...h.dns.records.values()].find((r) => r.name === h.host)!;
+    endpoint.proxied = true;
     h.advance(60_000);
     await h.until('health check restored', () => (h.compute.loadBalancers.get(lb.id)?.health_check as { protocol?: string } | undefined)?.protocol === 'https');
+    await h.until('proxying turned off', () => [...h.dns.records.values()].find((r) => r.name === h.host)?.proxied === false);
     assert.equal(h.compute.loadBalancers.size, 2);
+    const drifted = (await h.kube.list<Obj & { reason: string; message: string }>(Events, { namespace: 'ns' })).items.filter((e) => e.reason === 'Drifted').map((e) => e.message);
+    assert.ok(drifted.some((m) => m === 'load balancer hardway-ns-demo-api: health check changed outside hardway; put back'), drifted.join(' | '));
+    assert.ok(drifted.some((m) => m.startsWith(`DNS record ${h.host} → ${lb.ip} was proxied through Cloudflare outside hardway`)), drifted.join(' | '));
     await h.kube.mergePatch(ControlPlanes, { namespace: 'ns', name: 'demo' }, { spec: { replicas: 1 } });
     await h.until('one left', () => h.droplets('demo-cp-').length === 1 && h.ready('ControlPlane', 'demo')());
     await h.kube.delete(ControlPlanes, { namespace: 'ns', name: 'demo' });

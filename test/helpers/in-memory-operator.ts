@@ -124,7 +124,7 @@ export async function inMemoryOperator(o: InMemoryOperatorOptions) {
     WorkerPool: workerPoolController({ ...common, get: (k) => informers.WorkerPool.get(k) as never, getControlPlane: (k) => informers.ControlPlane.get(k) as never, health, workload, timing: o.workerPool }),
   };
   const controllers = Object.fromEntries(
-    (['EtcdCluster', 'ControlPlane', 'WorkerPool'] as const).map((kind) => [kind, new Controller({ kind, reconcile: handlers[kind].reconcile, onTerminalError: handlers[kind].onTerminalError, log, metrics: new Metrics({ defaultMetrics: false }), concurrency: 2 })]),
+    (['EtcdCluster', 'ControlPlane', 'WorkerPool'] as const).map((kind) => [kind, new Controller({ kind, reconcile: handlers[kind].reconcile, onTerminalError: handlers[kind].onTerminalError, log, metrics: new Metrics({ defaultMetrics: false }), concurrency: 2, requeueJitter: 0.1 })]),
   ) as Record<keyof typeof informers, Controller>;
   for (const kind of Object.keys(informers) as (keyof typeof informers)[]) informers[kind].on(enqueueOwn(controllers[kind].enqueue));
   // As operator.ts: a dependency's change (its status too) re-enqueues its dependents; a dependent's delete its dependency.

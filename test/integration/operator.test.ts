@@ -26,11 +26,11 @@ interface Replica {
   exit: Promise<number | null>;
 }
 
-async function startReplica(name: string, ns: string, leaseName: string): Promise<Replica> {
+async function startReplica(name: string, ns: string, leaseName: string, extra: string[] = []): Promise<Replica> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts', `--kubeconfig=${env.kubeconfig}`, `--namespace=${ns}`, `--leader-election-namespace=${ns}`, `--leader-election-id=${leaseName}`, `--identity=${name}`, `--metrics-bind-address=127.0.0.1:${port}`, ...NO_CLOUD],
+    ['--import', 'tsx', 'src/main.ts', `--kubeconfig=${env.kubeconfig}`, `--namespace=${ns}`, `--leader-election-namespace=${ns}`, `--leader-election-id=${leaseName}`, `--identity=${name}`, `--metrics-bind-address=127.0.0.1:${port}`, ...NO_CLOUD, ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const r: Replica = { name, child, port, lines: [], bus: new EventEmitter(), exit: new Promise((res) => child.on('exit', (code) => res(code))) };
@@ -115,6 +115,44 @@ test('leadership: one replica leads and reconciles; SIGTERM hands over at once; 
     for (const r of replicas) r.child.kill('SIGKILL');
   }
 });
+
+test('shards: a replica with --shard serves only objects labelled for it, under its own Lease; the others are served by the unsharded replica; relabelling moves an object', { timeout: 120_000 }, async () => {
+  const ns = await freshNamespace(env, 'shards');
+  await env.kubectl('apply', '-n', ns, '-f', 'config/samples/');
+  await env.kubectl('label', '-n', ns, 'etcdcluster', 'demo', 'hardway.dev/shard=blue');
+  const lease = 'hardway-shards';
+  const blue = await startReplica('blue', ns, lease, ['--shard=blue']);
+  const rest = await startReplica('rest', ns, lease);
+  try {
+    await Promise.all([logged(blue, 'became leader'), logged(rest, 'became leader')]);
+    assert.equal(await holder(ns, `${lease}-blue`), 'blue');
+    assert.equal(await holder(ns, lease), 'rest');
+    await env.kubectl('wait', '-n', ns, '--for=condition=Paused=false', '--timeout=60s', 'etcdcluster/demo', 'controlplane/demo', 'workerpool/demo-general');
+    // Reconciles of a kind, whatever their result (with no cloud here, most end in an error and a retry).
+    const reconciled = async (r: Replica, kind: string) =>
+      [...(await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text()).matchAll(new RegExp(`hardway_reconcile_total\\{kind="${kind}",result="[a-z]+"\\} (\\d+)`, 'g'))].reduce((n, m) => n + Number(m[1]), 0);
+    assert.ok((await reconciled(blue, 'EtcdCluster')) > 0, 'blue reconciles its EtcdCluster');
+    assert.equal(await reconciled(blue, 'ControlPlane'), 0, 'and nothing unlabelled');
+    assert.ok((await reconciled(rest, 'ControlPlane')) > 0, 'the unsharded replica reconciles the unlabelled');
+    assert.equal(await reconciled(rest, 'EtcdCluster'), 0, 'and not the labelled EtcdCluster');
+    // Relabelled: the API server's watch tells blue it is gone and rest that it is there.
+    await env.kubectl('label', '-n', ns, 'etcdcluster', 'demo', 'hardway.dev/shard-');
+    await until(async () => (await reconciled(rest, 'EtcdCluster')) > 0, 'rest takes the EtcdCluster over');
+    const startLine = blue.lines.find((l) => l.msg === 'hardway operator starting');
+    assert.equal(startLine?.shard, 'blue');
+    assert.equal(startLine?.lease, `${lease}-blue`);
+  } finally {
+    for (const r of [blue, rest]) r.child.kill('SIGKILL');
+  }
+});
+
+async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 test('bad flags fail fast with every problem listed', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--concurrency=0', '--log-level=loud'], { stdio: ['ignore', 'pipe', 'pipe'] });

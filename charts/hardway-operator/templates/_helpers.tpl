@@ -67,3 +67,12 @@ app.kubernetes.io/part-of: hardway
   resources: [events]
   verbs: [create, patch]
 {{- end -}}
+
+{{/* The Lease this release's replicas elect their leader in: one per shard (src/operator.ts leaseName). */}}
+{{- define "hardway.leaseName" -}}
+{{- if .Values.shard -}}
+{{- printf "%s-%s" .Values.leaderElection.leaseName .Values.shard -}}
+{{- else -}}
+{{- .Values.leaderElection.leaseName -}}
+{{- end -}}
+{{- end -}}

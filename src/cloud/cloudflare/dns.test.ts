@@ -80,8 +80,15 @@ test('syncRecords converges a Free zone (tags would be refused there with 9300),
   assert.equal(f.records.size, 2);
   assert.ok([...f.records.values()].every((r) => r.tags.length === 0 && r.comment.startsWith(`hardway owner=${UID} `)));
   const before = f.calls.length;
-  assert.deepEqual(await syncRecords(clouds, zone.id, UID, wanted), { created: [], deleted: [], kept: [] });
+  assert.deepEqual(await syncRecords(clouds, zone.id, UID, wanted), { created: [], deleted: [], kept: [], unproxied: [] });
   assert.equal(f.calls.length - before, 1, 'a converged zone costs one listing');
+  // Someone turned Cloudflare's proxy on for one (it would terminate TLS and break client certificates): turned off in place.
+  const proxied = [...f.records.values()].find((r) => r.content === '127.20.0.2')!;
+  proxied.proxied = true;
+  const repaired = await syncRecords(clouds, zone.id, UID, wanted);
+  assert.deepEqual(repaired, { created: [], deleted: [], kept: [], unproxied: [{ name: 'api.demo.example.com', content: '127.20.0.2' }] });
+  assert.equal(f.records.size, 2);
+  assert.ok([...f.records.values()].every((r) => r.proxied === false && r.ttl === 60));
   const shrunk = await syncRecords(clouds, zone.id, UID, wanted.slice(1));
   assert.deepEqual(shrunk.deleted, [{ name: 'api.demo.example.com', content: '127.20.0.1' }]);
 });

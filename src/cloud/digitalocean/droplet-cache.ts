@@ -36,6 +36,8 @@ export class DropletCache {
    */
   private readonly created = new Map<number, { droplet: Droplet; at: number }>();
   private readonly now: () => number;
+  /** Droplets this process deleted, when (kept an hour). */
+  private readonly deletions = new Map<number, number>();
 
   constructor(
     private readonly compute: Compute,
@@ -111,7 +113,14 @@ export class DropletCache {
   /** Forgets a droplet deleted by this process (it may linger in lists a moment; that is DigitalOcean's to say). */
   deleted(ownerTag: string, id: number): void {
     this.created.delete(id);
+    this.deletions.set(id, this.now());
+    for (const [x, at] of this.deletions) if (this.now() - at > 3_600_000) this.deletions.delete(x);
     this.invalidate(ownerTag);
+  }
+
+  /** Whether this process deleted the droplet (in the last hour): its absence is then no drift. */
+  deletedHere(id: number): boolean {
+    return this.deletions.has(id);
   }
 
   /** A listing plus the droplets created here that it does not show yet; those it shows are forgotten. */

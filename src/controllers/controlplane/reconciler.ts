@@ -29,7 +29,7 @@ import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { canonical } from '../../api/canonical.ts';
 import { controlPlaneVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
 import { holdForFailures, showGaveUp } from '../machines/join-failures.ts';
-import { ownedMachines, syncRecords, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { ownedMachinesReported, syncRecords, ensureFirewallReported, reportRecordDrift, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, type RolloutDecision } from '../machines/rollout.ts';
@@ -111,6 +111,19 @@ export function loadBalancerSpec(o: Obj): LoadBalancerSpec {
 /** Whether a load balancer already has every setting the spec wants (its name may differ: it is not compared). */
 export const loadBalancerSettled = (l: LoadBalancer, spec: LoadBalancerSpec): boolean =>
   canonical([l.region, l.tag, l.forwarding, l.healthCheck]) === canonical([spec.region, spec.tag, spec.forwarding, spec.healthCheck]);
+
+/** The settings of a load balancer that differ from the wanted ones, in words. */
+export const loadBalancerDifferences = (l: LoadBalancer, spec: LoadBalancerSpec): string[] =>
+  (
+    [
+      ['region', l.region, spec.region],
+      ['target tag', l.tag, spec.tag],
+      ['forwarding rules', l.forwarding, spec.forwarding],
+      ['health check', l.healthCheck, spec.healthCheck],
+    ] as const
+  )
+    .filter(([, a, b]) => canonical(a) !== canonical(b))
+    .map(([what]) => what);
 
 /**
  * EtcdAvailable: the EtcdCluster is Ready, or, once this control plane has nodes, at least serving (every
@@ -216,12 +229,13 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const fetched = waiting ? (await clouds.compute.getLoadBalancer(waiting.id)).data : undefined;
     if (fetched) clouds.loadBalancers.put(fetched);
     else if (waiting) clouds.loadBalancers.remove(waiting.id);
-    const lb = fetched && loadBalancerSettled(fetched, loadBalancerSpec(o)) ? fetched : await listOrMakeLoadBalancer(o, clouds);
+    // The same spec as last put in place: whatever has to be made again or put back changed outside hardway.
+    const lb = fetched && loadBalancerSettled(fetched, loadBalancerSpec(o)) ? fetched : await listOrMakeLoadBalancer(o, clouds, m.lbSync?.fingerprint === fingerprint ? m.lbSync.lb : undefined);
     m.lbSync = { fingerprint, at: nowMs, lb };
     return lb;
   }
 
-  async function listOrMakeLoadBalancer(o: Obj, clouds: Clouds): Promise<LoadBalancer | undefined> {
+  async function listOrMakeLoadBalancer(o: Obj, clouds: Clouds, madeBefore: LoadBalancer | undefined): Promise<LoadBalancer | undefined> {
     const spec = loadBalancerSpec(o);
     // The account's load balancers as listed for every object on this token (at most listingCacheTtlMs old).
     const existing = (await clouds.loadBalancers.all()).find((l) => l.tag === spec.tag);
@@ -239,7 +253,9 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         throw e;
       });
       clouds.loadBalancers.put(updated.data);
-      await d.events.record(o, 'Normal', 'LoadBalancerUpdated', `${spec.name}: settings brought back to the wanted ones`);
+      const changed = loadBalancerDifferences(existing, spec);
+      if (madeBefore) await d.events.record(o, 'Warning', 'Drifted', `load balancer ${spec.name}: ${changed.join(', ')} changed outside hardway; put back`);
+      else await d.events.record(o, 'Normal', 'LoadBalancerUpdated', `${spec.name}: ${changed.join(', ')} brought to the wanted settings`);
       return updated.data;
     }
     // The tag it sends to must exist before the first control-plane droplet carries it.
@@ -249,6 +265,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
       throw e;
     });
     clouds.loadBalancers.put(created.data);
+    if (madeBefore) await d.events.record(o, 'Warning', 'Drifted', `load balancer ${madeBefore.name} (${madeBefore.id}) was deleted outside hardway; made again`);
     await d.events.record(o, 'Normal', 'LoadBalancerCreated', `${spec.name} → droplets tagged ${spec.tag}`);
     return created.data;
   }
@@ -266,7 +283,7 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
 
     // 1. The etcd cluster: machines are only created once it is Ready.
     const etcd = d.getEtcd(`${ns}/${o.spec.etcdClusterRef.name}`);
-    const machines = (await ownedMachines(clouds, uid, o.status?.machines?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map(machineOf);
+    const machines = (await ownedMachinesReported(d.events, o, clouds, o.status?.machines)).map(machineOf);
     // A version change the gates refuse is held at the newest version running and reported.
     const runningVersions = machines.map((x) => x.version).filter((v): v is string => !!v);
     const gate = controlPlaneVersionGate(runningVersions, o.spec.version);
@@ -395,10 +412,11 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         ...(lb ? (lb.ip ? [lb.ip] : []) : inRotation.map((x) => x.publicIPv4 ?? x.privateIPv4!)).map((ip) => ({ name: host, type: 'A' as const, content: ip, ttl: 60, comment: `${comment} endpoint` })),
       ];
       const change = await syncRecords(clouds, zone.id, uid, wanted);
-      for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
-      for (const r of change.deleted) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} → ${r.content}`);
-      const fw = controlPlaneFirewall(o, lb);
-      if ((await ensureFirewall(clouds, uid, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+      if (!(await reportRecordDrift(d.events, o, change, m.lastSync?.fingerprint === fingerprint))) {
+        for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
+        for (const r of change.deleted) await d.events.record(o, 'Normal', 'DNSRecordDeleted', `${r.name} → ${r.content}`);
+      }
+      m.firewallSpec = await ensureFirewallReported(d.events, o, clouds, uid, controlPlaneFirewall(o, lb), m.firewallSpec);
       // Remembered even when incomplete: a droplet getting its address changes the fingerprint.
       m.lastSync = { fingerprint, at: nowMs };
     }

@@ -27,7 +27,7 @@ import { getOrCreateSecret, readSecret } from '../secrets.ts';
 import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { etcdVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
 import { countingFailures, recordFailure, gaveUpMessage, MAX_JOIN_FAILURES } from '../machines/join-failures.ts';
-import { ownedMachines, syncRecords, ensureFirewall, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { ownedMachinesReported, syncRecords, ensureFirewallReported, reportRecordDrift, createMachineOnce, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { plan, quorum, successor, type Action, type MachineView, type MemberView } from './plan.ts';
 import { etcdClusterHost, clusterEndpointURL, endpointAddresses, usersNotReady, type EndpointUser } from './endpoint.ts';
@@ -103,6 +103,8 @@ interface Memory {
   lastCloudSync?: { fingerprint: string; at: number; endpoint: string[] };
   /** When the firewall was last found as wanted, for which generation (it depends on the spec alone). */
   firewallSync?: { generation?: number; at: number };
+  /** The firewall spec this process last put in place (canonical): the same one wanted again means drift. */
+  firewallSpec?: string;
   lastHealthyAt?: number;
   /** Whether a member's server certificate carries the cluster host (its Secret never changes). */
   servesCluster: Map<string, boolean>;
@@ -250,14 +252,15 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       ...(endpoint ?? []).map((ip) => ({ name: host, type: 'A' as const, content: ip, ttl: 60, comment: `${comment} endpoint` })),
     ];
     const change = await syncRecords(clouds, zoneId, o.metadata.uid!, wanted, (r) => !endpoint && r.name === host);
-    for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
-    for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) {
-      await d.events.record(o, 'Normal', 'DNSRecordDeleted', r.name === host ? `${r.name} → ${r.content} (out of the cluster endpoint)` : `${r.name} (member removed)`);
+    if (!(await reportRecordDrift(d.events, o, change, m.lastCloudSync?.fingerprint === fingerprint))) {
+      for (const r of change.created) await d.events.record(o, 'Normal', 'DNSRecordCreated', `${r.name} → ${r.content}`);
+      for (const r of change.deleted.filter((x) => !change.created.some((c) => c.name === x.name))) {
+        await d.events.record(o, 'Normal', 'DNSRecordDeleted', r.name === host ? `${r.name} → ${r.content} (out of the cluster endpoint)` : `${r.name} (member removed)`);
+      }
     }
     // The firewall names tags, not droplets: members and the endpoint coming and going do not change it.
     if (!m.firewallSync || m.firewallSync.generation !== o.metadata.generation || nowMs - m.firewallSync.at >= t.cloudSyncMs) {
-      const fw = etcdFirewallSpec(o);
-      if ((await ensureFirewall(clouds, o.metadata.uid!, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+      m.firewallSpec = await ensureFirewallReported(d.events, o, clouds, o.metadata.uid!, etcdFirewallSpec(o), m.firewallSpec);
       m.firewallSync = { generation: o.metadata.generation, at: nowMs };
     }
     const listed = endpoint ?? change.kept.filter((r) => r.name === host).map((r) => r.content);
@@ -439,7 +442,7 @@ export function etcdClusterController(d: EtcdDeps): { reconcile: Reconcile; onTe
       return { requeueAfterMs: t.steadyMs };
     }
 
-    const droplets = (await ownedMachines(clouds, uid, o.status?.members?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map((x) => ({ ...x, machine: tagValue(x.tags, 'hardway:machine:') ?? x.name }));
+    const droplets = (await ownedMachinesReported(d.events, o, clouds, o.status?.members)).map((x) => ({ ...x, machine: tagValue(x.tags, 'hardway:machine:') ?? x.name }));
     // A version change the gates refuse is held at the newest version running and reported.
     const runningVersions = droplets.map((x) => tagValue(x.tags, 'hardway:version:')).filter((v): v is string => !!v);
     const gate = etcdVersionGate(runningVersions, o.spec.version);

@@ -11,7 +11,7 @@ import type { Dns, DropletSpec, FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag } from '../../cloud/tags.ts';
 import { digitalOceanContract } from '../../../test/helpers/contracts.ts';
 import type { Clouds } from '../clouds.ts';
-import { ensureFirewall, checkFirewallSpec, createMachineOnce, ownedMachines, cleanupOwner, MachineRefused } from './cloud.ts';
+import { ensureFirewall, ensureFirewallReported, checkFirewallSpec, createMachineOnce, ownedMachines, cleanupOwner, MachineRefused } from './cloud.ts';
 
 const fakes: FakeDigitalOcean[] = [];
 let clock = 1_800_000_000_000;
@@ -46,19 +46,47 @@ const droplet = (name: string, extra: Partial<DropletSpec> = {}): DropletSpec =>
 
 test('a firewall is created before any droplet: the tags it names are made first (DigitalOcean refuses unknown ones)', async () => {
   const { f, c } = await clouds();
-  assert.equal(await ensureFirewall(c, UID, firewall('hardway-ns-demo-etcd')), 'created');
+  assert.equal((await ensureFirewall(c, UID, firewall('hardway-ns-demo-etcd'))).action, 'created');
   assert.deepEqual([...f.tags.values()].sort(), [ownerTag(UID), `hardway:etcd-client:${UID}`].sort());
-  assert.equal(await ensureFirewall(c, UID, firewall('hardway-ns-demo-etcd')), 'unchanged');
+  assert.equal((await ensureFirewall(c, UID, firewall('hardway-ns-demo-etcd'))).action, 'unchanged');
 });
 
 test('firewalls are found by the owner tag they apply to, not by name: another installation’s namesake is left alone', async () => {
   const { f, c } = await clouds();
   const other = 'aaaaaaaa-0000-4000-8000-000000000000';
   await ensureFirewall(c, other, firewall('hardway-ns-demo-etcd', other));
-  assert.equal(await ensureFirewall(c, UID, firewall('hardway-ns-demo-etcd')), 'created', 'same name, other owner: a firewall of its own');
+  assert.equal((await ensureFirewall(c, UID, firewall('hardway-ns-demo-etcd'))).action, 'created', 'same name, other owner: a firewall of its own');
   assert.equal(f.firewalls.size, 2);
   await cleanupOwner(c, UID, {});
   assert.deepEqual([...f.firewalls.values()].map((x) => x.tags), [[ownerTag(other)]], 'cleanup removed only its own');
+});
+
+test('a firewall changed or deleted outside hardway is put back within the listing period and reported as Drifted; the object’s own changes are not', async () => {
+  const { f, c } = await clouds();
+  const events: string[] = [];
+  const rec = { record: async (_o: unknown, type: string, reason: string, message: string) => void events.push(`${type} ${reason}: ${message}`) };
+  const o = { metadata: { name: 'demo', namespace: 'ns', uid: UID } };
+  let last = await ensureFirewallReported(rec, o, c, UID, firewall('hardway-ns-demo-etcd'), undefined);
+  assert.deepEqual(events.splice(0), ['Normal FirewallCreated: hardway-ns-demo-etcd']);
+  const fw = [...f.firewalls.values()][0]!;
+  fw.inbound_rules = [];
+  last = await ensureFirewallReported(rec, o, c, UID, firewall('hardway-ns-demo-etcd'), last);
+  assert.deepEqual(events, [], 'the shared listing is younger than its period: not seen yet, and not listed again');
+  clock += 300_000;
+  last = await ensureFirewallReported(rec, o, c, UID, firewall('hardway-ns-demo-etcd'), last);
+  assert.deepEqual(events.splice(0), ['Warning Drifted: firewall hardway-ns-demo-etcd: inbound rules changed outside hardway; put back']);
+  assert.equal((fw.inbound_rules as unknown[]).length, 0, 'the PUT replaced the record');
+  assert.equal(([...f.firewalls.values()][0]!.inbound_rules as unknown[]).length, 1);
+  f.firewalls.clear();
+  clock += 300_000;
+  last = await ensureFirewallReported(rec, o, c, UID, firewall('hardway-ns-demo-etcd'), last);
+  assert.deepEqual(events.splice(0), ['Warning Drifted: firewall hardway-ns-demo-etcd was deleted outside hardway; made again']);
+  // A spec change of the object's own: an update, no Drifted.
+  const wider = firewall('hardway-ns-demo-etcd');
+  wider.inbound.push({ protocol: 'tcp', ports: '22', targets: { addresses: ['203.0.113.0/24'] } });
+  await ensureFirewallReported(rec, o, c, UID, wider, last);
+  assert.deepEqual(events, []);
+  assert.equal(([...f.firewalls.values()][0]!.inbound_rules as unknown[]).length, 2);
 });
 
 test('a firewall over DigitalOcean’s limits is refused before it is sent', async () => {

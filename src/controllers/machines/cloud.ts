@@ -15,6 +15,8 @@ export interface RecordChange {
   deleted: { name: string; content: string }[];
   /** Records left as they were because `keep` said so. */
   kept: { name: string; content: string }[];
+  /** Wanted records someone had set to proxied, set back (proxying breaks mutual TLS). */
+  unproxied: { name: string; content: string }[];
 }
 
 /**
@@ -29,12 +31,19 @@ export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, w
   const key = (r: { name: string; type: string; content: string }) => `${r.name} ${r.type} ${r.content}`;
   const have = new Set(existing.map(key));
   const want = new Set(wanted.map(key));
-  const change: RecordChange = { created: [], deleted: [], kept: [] };
+  const change: RecordChange = { created: [], deleted: [], kept: [], unproxied: [] };
   for (const r of wanted) {
     if (have.has(key(r))) continue;
     const spec = { ...r, owner: uid };
     await clouds.dns.createRecord(zoneId, spec);
     change.created.push(spec);
+  }
+  // Cloudflare's proxy terminates TLS itself: a proxied record breaks every client certificate (FACTS.md §3.4).
+  for (const r of existing) {
+    const w = wanted.find((x) => key(x) === key(r));
+    if (!w || !r.proxied) continue;
+    await clouds.dns.updateRecord(zoneId, r.id, { ...w, owner: uid });
+    change.unproxied.push({ name: r.name, content: r.content });
   }
   for (const r of existing) {
     if (want.has(key(r))) continue;
@@ -62,16 +71,28 @@ export function checkFirewallSpec(spec: FirewallSpec): void {
 /** The owner's firewall: the one applied to its owner tag (names are not identities: two installations may pick the same). */
 export const ownedFirewall = (firewalls: Firewall[], uid: string): Firewall | undefined => firewalls.find((f) => f.tags.some((t) => t.toLowerCase() === ownerTag(uid)));
 
+/** The parts of a firewall that differ from the wanted spec, in words. */
+export function firewallDifferences(existing: Firewall, spec: FirewallSpec): string[] {
+  const parts: [string, unknown, unknown][] = [
+    ['name', existing.name, spec.name],
+    ['droplet tags', existing.tags, spec.tags],
+    ['inbound rules', existing.inbound, spec.inbound],
+    ['outbound rules', existing.outbound, spec.outbound],
+  ];
+  return parts.filter(([, a, b]) => canonical(a) !== canonical(b)).map(([what]) => what);
+}
+
 /**
  * Creates or updates the owner's firewall. Every tag it names is made to exist first: DigitalOcean refuses
  * a firewall naming a tag that does not exist yet (see the fake's existingTag), and before the first
  * droplet none does. Returns what it did.
  */
-export async function ensureFirewall(clouds: Clouds, uid: string, spec: FirewallSpec): Promise<'created' | 'updated' | 'unchanged'> {
+export async function ensureFirewall(clouds: Clouds, uid: string, spec: FirewallSpec): Promise<{ action: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
   checkFirewallSpec(spec);
   // The account's firewalls as listed for every object on this token (at most listingCacheTtlMs old).
   const existing = ownedFirewall(await clouds.firewalls.all(), uid);
-  if (existing && existing.name === spec.name && canonical([existing.tags, existing.inbound, existing.outbound]) === canonical([spec.tags, spec.inbound, spec.outbound])) return 'unchanged';
+  const differences = existing ? firewallDifferences(existing, spec) : [];
+  if (existing && differences.length === 0) return { action: 'unchanged', differences };
   for (const t of firewallTags(spec)) await clouds.compute.ensureTag(t);
   const written = await (existing ? clouds.compute.updateFirewall(existing.id, spec) : clouds.compute.createFirewall(spec)).catch((e: unknown) => {
     // No answer may still mean it was made: list again rather than make a second one.
@@ -79,7 +100,37 @@ export async function ensureFirewall(clouds: Clouds, uid: string, spec: Firewall
     throw e;
   });
   clouds.firewalls.put(written.data);
-  return existing ? 'updated' : 'created';
+  return { action: existing ? 'updated' : 'created', differences };
+}
+
+type Recorder = { record(o: KObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<unknown> };
+
+/**
+ * ensureFirewall, with what it did said in events. `last` is the spec this process last put in place for
+ * the object (canonical form): when the wanted spec is that same one, a firewall that had to be made again
+ * or put back changed outside hardway, and that is a Warning `Drifted` naming what changed. Returns the
+ * canonical spec to remember.
+ */
+export async function ensureFirewallReported(events: Recorder, o: KObject, clouds: Clouds, uid: string, spec: FirewallSpec, last: string | undefined): Promise<string> {
+  const wanted = canonical(spec);
+  const r = await ensureFirewall(clouds, uid, spec);
+  const drifted = last === wanted;
+  if (r.action === 'created') await (drifted ? events.record(o, 'Warning', 'Drifted', `firewall ${spec.name} was deleted outside hardway; made again`) : events.record(o, 'Normal', 'FirewallCreated', spec.name));
+  else if (r.action === 'updated' && drifted) await events.record(o, 'Warning', 'Drifted', `firewall ${spec.name}: ${r.differences.join(', ')} changed outside hardway; put back`);
+  return wanted;
+}
+
+/**
+ * syncRecords' outcome in events. `periodic`: the wanted records are the ones this process last put in
+ * place, so anything it had to change was changed outside hardway (a Warning `Drifted`); otherwise the
+ * changes are the object's own (Normal DNSRecordCreated/DNSRecordDeleted, worded by the caller).
+ */
+export async function reportRecordDrift(events: Recorder, o: KObject, change: RecordChange, periodic: boolean): Promise<boolean> {
+  for (const r of change.unproxied) await events.record(o, 'Warning', 'Drifted', `DNS record ${r.name} → ${r.content} was proxied through Cloudflare outside hardway (that breaks mutual TLS); proxying turned off`);
+  if (!periodic) return false;
+  for (const r of change.created) await events.record(o, 'Warning', 'Drifted', `DNS record ${r.name} → ${r.content} was missing (deleted or changed outside hardway); made again`);
+  for (const r of change.deleted) await events.record(o, 'Warning', 'Drifted', `DNS record ${r.name} → ${r.content} is not wanted (changed outside hardway); deleted`);
+  return change.created.length + change.deleted.length > 0;
 }
 
 /**
@@ -109,12 +160,13 @@ export async function createMachineOnce(clouds: Clouds, uid: string, spec: Dropl
  * lagged), all but the oldest are deleted: each was listed, so each exists, and the oldest is the one the
  * rest of the cluster has known longest.
  */
-export async function ownedMachines(clouds: Clouds, uid: string, known: (number | undefined)[], removed: (duplicate: Droplet, kept: Droplet) => Promise<unknown>): Promise<Droplet[]> {
+export async function ownedMachines(clouds: Clouds, uid: string, known: (number | undefined)[], removed: (duplicate: Droplet, kept: Droplet) => Promise<unknown>, lost: (id: number) => Promise<unknown> = async () => undefined): Promise<Droplet[]> {
   const all = [...(await clouds.droplets.withTags(ownerTag(uid)))];
   for (const id of known) {
     if (id === undefined || all.some((d) => d.id === id)) continue;
     const d = (await clouds.compute.getDroplet(id)).data;
     if (d && d.tags.some((t) => t.toLowerCase() === ownerTag(uid))) all.push(d);
+    else if (!clouds.droplets.deletedHere(id)) await lost(id);
   }
   const byMachine = new Map<string, Droplet[]>();
   for (const d of all) {
@@ -131,6 +183,22 @@ export async function ownedMachines(clouds: Clouds, uid: string, known: (number 
     }
   }
   return keep;
+}
+
+/**
+ * ownedMachines for a controller: `known` is what its status lists. A duplicate deleted is a Warning
+ * `DuplicateMachineDeleted`; a droplet status knew that DigitalOcean no longer has, and that this process
+ * did not delete, was deleted outside hardway: a Warning `Drifted` (the machine is then made again, or
+ * the member replaced, by the controller's own rules).
+ */
+export function ownedMachinesReported(events: Recorder, o: KObject, clouds: Clouds, known: { name?: string; dropletID?: number }[] = []): Promise<Droplet[]> {
+  return ownedMachines(
+    clouds,
+    o.metadata.uid!,
+    known.map((x) => x.dropletID),
+    (x, kept) => events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`),
+    (id) => events.record(o, 'Warning', 'Drifted', `droplet ${id} (${known.find((x) => x.dropletID === id)?.name ?? 'unnamed'}) was deleted outside hardway`),
+  );
 }
 
 /** A machine that cannot be created as specified, known before asking DigitalOcean (it would refuse it too). */

@@ -187,6 +187,8 @@ export interface NodeMemory {
   unhealthy: UnhealthyClock;
   /** Fingerprint and time of the last DNS/firewall sync. */
   lastSync?: { fingerprint: string; at: number };
+  /** The firewall spec this process last put in place (canonical): the same one wanted again means drift. */
+  firewallSpec?: string;
   /** When a probe last got a good answer (remote health keeps its value for a grace period after). */
   lastAnswerAt?: number;
   /** When removal of a machine began. */

@@ -21,7 +21,7 @@ import { dependencyCondition } from '../observe.ts';
 import { writeStatus, nextStatus, type Observed } from '../status.ts';
 import { workerVersionGate, heldVersion, showRefusal } from '../machines/version-gates.ts';
 import { holdForFailures, showGaveUp } from '../machines/join-failures.ts';
-import { ownedMachines, ensureFirewall, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
+import { ownedMachinesReported, ensureFirewallReported, createMachineOrForget, deleteMachine, cleanupOwner } from '../machines/cloud.ts';
 import { mapLimit } from '../../runtime/limit.ts';
 import { prepare, withCloudErrors, terminalReporter, warnOncePerGeneration, trackJoins, nodeMemories, probeAddressOf, DEFAULT_NODE_TIMING, type NodeTiming, type NodeMemory, type ProvisionerDeps, NOT_PAUSED, NOT_DELETING } from '../machines/lifecycle.ts';
 import { planRollout, resolveRollout, type RolloutDecision } from '../machines/rollout.ts';
@@ -208,7 +208,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
       await status(o, [...base, c, { type: T.Ready, status: 'False', reason: c.reason, message: c.message }]);
       return { requeueAfterMs: t.steadyMs };
     };
-    const machines = (await ownedMachines(clouds, uid, o.status?.machines?.map((x) => x.dropletID) ?? [], (x, kept) => d.events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`))).map(machineOf);
+    const machines = (await ownedMachinesReported(d.events, o, clouds, o.status?.machines)).map(machineOf);
     // Workers follow the control plane as it runs (its nodes' versions), not as its spec asks: a pool
     // without a version of its own moves only once every API server has. A change the gates refuse is held
     // at the newest version the pool runs; with nothing running yet, nothing is created.
@@ -298,7 +298,7 @@ export function workerPoolController(d: WorkerPoolDeps): { reconcile: Reconcile;
     const fw = workerFirewall(o, cp);
     const fingerprint = JSON.stringify([o.metadata.generation, cp.metadata.generation]);
     if (!m.lastSync || m.lastSync.fingerprint !== fingerprint || nowMs - m.lastSync.at >= t.cloudSyncMs) {
-      if ((await ensureFirewall(clouds, uid, fw)) === 'created') await d.events.record(o, 'Normal', 'FirewallCreated', fw.name);
+      m.firewallSpec = await ensureFirewallReported(d.events, o, clouds, uid, fw, m.firewallSpec);
       m.lastSync = { fingerprint, at: nowMs };
     }
 
