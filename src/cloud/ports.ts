@@ -170,6 +170,8 @@ export interface RecordFilter {
   type?: DnsRecordSpec['type'];
   /** Only records marked with this owner UID. */
   owner?: string;
+  /** Only records marked with an owner (every object's, on this zone). */
+  anyOwner?: boolean;
 }
 
 /**

@@ -9,7 +9,7 @@ import { DigitalOceanCompute } from '../cloud/digitalocean/compute.ts';
 import { CloudflareDns } from '../cloud/cloudflare/dns.ts';
 import { DropletCache } from '../cloud/digitalocean/droplet-cache.ts';
 import { ListingCache } from '../cloud/digitalocean/listing-cache.ts';
-import type { Firewall, LoadBalancer } from '../cloud/ports.ts';
+import type { DnsRecord, Firewall, LoadBalancer } from '../cloud/ports.ts';
 import { FLEET_TAG } from '../cloud/tags.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { TokenBudget, DIGITALOCEAN_LIMITS, CLOUDFLARE_LIMITS, type BudgetWindow } from '../cloud/token-budget.ts';
@@ -21,6 +21,26 @@ export interface Clouds {
   /** Every firewall and load balancer on the account, listed once per listingCacheTtlMs for all objects. */
   firewalls: ListingCache<Firewall>;
   loadBalancers: ListingCache<LoadBalancer>;
+  /** Every record an object of this operator owns in a zone, listed once per listingCacheTtlMs for all of them. */
+  records: (zoneId: string) => ListingCache<DnsRecord>;
+}
+
+/** The clients of one pair of tokens with their shared listings (CloudFactory; tests build them directly). */
+export function cloudsFor(compute: Compute, dns: Dns, o: { fleetCacheTtlMs?: number; fleetMsPerPage?: number; listingCacheTtlMs?: number; now?: () => number } = {}): Clouds {
+  const listing = { ttlMs: o.listingCacheTtlMs ?? 300_000, now: o.now };
+  const zones = new Map<string, ListingCache<DnsRecord>>();
+  return {
+    compute,
+    dns,
+    droplets: new DropletCache(compute, { fleetTag: FLEET_TAG, ttlMs: o.fleetCacheTtlMs, msPerPage: o.fleetMsPerPage, now: o.now }),
+    firewalls: new ListingCache(() => compute.listFirewalls(), listing),
+    loadBalancers: new ListingCache(() => compute.listLoadBalancers(), listing),
+    records: (zoneId) => {
+      let c = zones.get(zoneId);
+      if (!c) zones.set(zoneId, (c = new ListingCache(() => dns.listRecords(zoneId, { anyOwner: true }), listing)));
+      return c;
+    },
+  };
 }
 
 export interface CloudEndpoints {
@@ -99,15 +119,7 @@ export class CloudFactory {
       const observe = (provider: string, token: string, budget: TokenBudget) => (operation: string, status: number) => this.metrics?.observeCloudCall(provider, operation, status, tokenIdentity(provider, token), budget.remaining());
       const compute = new DigitalOceanCompute({ token: doToken, baseUrl: this.endpoints.digitalOceanUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('digitalocean', doToken, doBudget), budget: doBudget, now: this.endpoints.now });
       const dns = new CloudflareDns({ token: cfToken, baseUrl: this.endpoints.cloudflareUrl, timeoutMs: this.endpoints.timeoutMs, observe: observe('cloudflare', cfToken, cfBudget), budget: cfBudget, now: this.endpoints.now });
-      const e = this.endpoints;
-      const listing = { ttlMs: e.listingCacheTtlMs ?? 300_000, now: e.now };
-      c = {
-        compute,
-        dns,
-        droplets: new DropletCache(compute, { fleetTag: FLEET_TAG, ttlMs: e.fleetCacheTtlMs, msPerPage: e.fleetMsPerPage, now: e.now }),
-        firewalls: new ListingCache(() => compute.listFirewalls(), listing),
-        loadBalancers: new ListingCache(() => compute.listLoadBalancers(), listing),
-      };
+      c = cloudsFor(compute, dns, this.endpoints);
       this.byToken.set(key, c);
     }
     return c;

@@ -322,15 +322,21 @@ async function steadyRun(clusters: number) {
   const { DEFAULT_CONTROL_PLANE_TIMING } = await import('../../src/controllers/controlplane/reconciler.ts');
   const { DEFAULT_WORKER_POOL_TIMING } = await import('../../src/controllers/workerpool/reconciler.ts');
   const { parseConfig } = await import('../../src/runtime/config.ts');
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   const scaled = <T extends object>(t: T) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, (v as number) / SCALE])) as T;
+  // The fakes, the cloud caches and the token budgets read a clock SCALE times faster than the wall clock:
+  // their periods and windows stay in operator time (the defaults), and so do the providers' limits.
+  const t0 = Date.now();
   const op = await inMemoryOperator({
     clusters,
-    provisionMs: 60_000 / SCALE,
+    clock: () => t0 + (Date.now() - t0) * SCALE,
+    sleep: (ms) => sleep(ms / SCALE),
+    provisionMs: 60_000,
     // The defaults of DropletCache (30 s, 3.6 s a page) and of CloudFactory's listings (5 min).
-    fleetCacheTtlMs: 30_000 / SCALE,
-    fleetMsPerPage: 3_600 / SCALE,
-    listingCacheTtlMs: 300_000 / SCALE,
+    fleetCacheTtlMs: 30_000,
+    fleetMsPerPage: 3_600,
+    listingCacheTtlMs: 300_000,
+    // The controllers' own timings are on the wall clock: divided by SCALE.
     etcd: scaled(DEFAULT_ETCD_TIMING),
     controlPlane: scaled(DEFAULT_CONTROL_PLANE_TIMING),
     workerPool: scaled(DEFAULT_WORKER_POOL_TIMING),
@@ -353,7 +359,7 @@ async function steadyRun(clusters: number) {
       return (u.user + u.system) / 1000;
     })();
     if (!op.allReady()) throw new Error('steady-state bench: an object left Ready during the measured hour');
-    const result = { clusters, doCalls: op.compute.calls.slice(from.digitalOcean), cfCalls: op.dns.calls.slice(from.cloudflare), cpuMs, problems: op.problems.slice(from.problems) };
+    const result = { clusters, doCalls: op.compute.calls.slice(from.digitalOcean), cfCalls: op.dns.calls.slice(from.cloudflare), cpuMs, problems: op.problems.slice(from.problems), firewalls: op.compute.firewalls.size, loadBalancers: op.compute.loadBalancers.size, records: op.dns.records.size };
     // Then a worker droplet deleted out of band (as in the DigitalOcean console): how long, in operator
     // time, until its pool has made a new one.
     const victim = [...op.compute.droplets.values()].find((x) => x.name.startsWith('demo-general-'))!;
@@ -403,17 +409,29 @@ async function steadyState(): Promise<Figure[]> {
    * under the budget. Pages: 9 droplets, 3 firewalls and at most 1 load balancer per cluster, 200 a page.
    */
   const perHour = (period: number) => HOUR_MS / period;
-  const pages = (n: number) => Math.max(1, Math.ceil(n / 200));
-  const shared = (n: number) =>
-    perHour(Math.max(30_000, pages(9 * n) * 3_600)) * pages(9 * n) + perHour(300_000) * pages(3 * n) + perHour(300_000) * pages(n);
-  const sharedKinds = /^GET \/v2\/(firewalls|load_balancers)$|\(fleet\)$/;
+  const pages = (n: number, size = 200) => Math.max(1, Math.ceil(n / size));
+  // Per cluster, from the fakes: 9 droplets, its firewalls, load balancers and DNS records.
+  const per = { firewalls: fleet.firewalls / many, loadBalancers: fleet.loadBalancers / many, records: fleet.records / many };
+  const fleetPeriodMs = (n: number) => Math.max(30_000, pages(9 * n) * 3_600);
+  const sharedDo = (n: number) => perHour(fleetPeriodMs(n)) * pages(9 * n) + perHour(300_000) * (pages(per.firewalls * n) + pages(per.loadBalancers * n));
+  // One zone here; each zone has its own listing (500 records a page).
+  const sharedCf = (n: number) => perHour(300_000) * pages(per.records * n, 500);
+  const sharedDoKinds = /^GET \/v2\/(firewalls|load_balancers)$|\(fleet\)$/;
   const doKinds = callKinds(fleet.doCalls);
-  const perClusterDo = [...doKinds.entries()].filter(([k]) => !sharedKinds.test(k)).reduce((a, [, n]) => a + n, 0) / many;
-  const doModel = (n: number) => shared(n) + n * perClusterDo;
-  const perClusterCf = fleet.cfCalls.length / many;
-  let doMax = 0;
-  while (doModel(doMax + 1) <= DO_BUDGET && doMax < 100_000) doMax++;
-  const cfMax = perClusterCf ? Math.floor(CF_BUDGET / perClusterCf) : Infinity;
+  const cfKinds = callKinds(fleet.cfCalls);
+  const perClusterDo = [...doKinds.entries()].filter(([k]) => !sharedDoKinds.test(k)).reduce((a, [, n]) => a + n, 0) / many;
+  const perClusterCf = [...cfKinds.entries()].filter(([k]) => !/^GET .*\/dns_records$/.test(k)).reduce((a, [, n]) => a + n, 0) / many;
+  const doModel = (n: number) => sharedDo(n) + n * perClusterDo;
+  const cfModel = (n: number) => sharedCf(n) + n * perClusterCf;
+  // The most clusters with the model under the budget and the fleet listed at least every 300 s (the
+  // shortest heal timing, an etcd member's unhealthyAfterMs), so deletions are still seen in time.
+  const most = (model: (n: number) => number, budget: number, seenInTime: (n: number) => boolean = () => true) => {
+    let n = 0;
+    while (n < 100_000 && model(n + 1) <= budget && seenInTime(n + 1)) n++;
+    return n;
+  };
+  const doMax = most(doModel, DO_BUDGET, (n) => fleetPeriodMs(n) <= 300_000);
+  const cfMax = most(cfModel, CF_BUDGET);
   const objects = 3 * many;
   const cpuPerObjectHour = fleet.cpuMs / objects;
   const name = 'steady state, Ready 3+3+3 clusters at default timings';
@@ -422,9 +440,9 @@ async function steadyState(): Promise<Figure[]> {
     { name: `${name}: one cluster alone, Cloudflare calls per hour`, value: one.cfCalls.length, unit: `calls (${kindsText(callKinds(one.cfCalls))})` },
     { name: `${name}: ${many} clusters on one token, DigitalOcean calls per hour`, value: fleet.doCalls.length, unit: `calls (${kindsText(doKinds)})` },
     { name: `${name}: ${many} clusters on one token, Cloudflare calls per hour`, value: fleet.cfCalls.length, unit: `calls (${kindsText(callKinds(fleet.cfCalls))})` },
-    { name: `${name}: … DigitalOcean calls per cluster per hour besides the shared listings`, value: Math.round(perClusterDo * 100) / 100, unit: 'calls' },
-    { name: `${name}: such clusters per DigitalOcean token under 80 % of 5,000/h`, value: doMax, unit: `clusters (goal: 250; at 250: ${Math.round(doModel(250))} calls/h, a deleted droplet seen within ${Math.max(30, (pages(2250) * 3600) / 1000)} s)` },
-    { name: `${name}: such clusters per Cloudflare token under 80 % of 1,200/5 min`, value: cfMax, unit: 'clusters (goal: 250; hourly average, bursts not counted)' },
+    { name: `${name}: … calls per cluster per hour besides the shared listings`, value: Math.round((perClusterDo + perClusterCf) * 100) / 100, unit: `calls (DigitalOcean ${perClusterDo}, Cloudflare ${perClusterCf})` },
+    { name: `${name}: such clusters per DigitalOcean token under 80 % of 5,000/h`, value: doMax, unit: `clusters (goal: 250; at 250: ${Math.round(doModel(250))} calls/h, the fleet listed every ${fleetPeriodMs(250) / 1000} s; the bound is ${doModel(doMax + 1) > DO_BUDGET ? 'the budget' : 'a listing every 300 s'})` },
+    { name: `${name}: such clusters per Cloudflare token under 80 % of 1,200/5 min`, value: cfMax, unit: `clusters in one zone (goal: 250; at 250: ${Math.round(cfModel(250))} calls/h; hourly average, creation bursts not counted)` },
     { name: `${name}: a worker droplet deleted out of band, replaced after`, value: fleet.replacedAfterS, unit: `operator-seconds with ${many} clusters (${one.replacedAfterS} with one; the heal timing for an unhealthy node is ${DEFAULT_NODE_TIMING.unhealthyAfterMs / 1000} s)` },
     { name: `${name}: CPU per object per operator-hour (operator and fakes in one process)`, value: Math.round(cpuPerObjectHour), unit: `ms (one replica on one core keeps ${Math.floor(HOUR_MS / cpuPerObjectHour).toLocaleString('en-US')} objects at these timings)` },
     ...[one, fleet].filter((r) => r.problems.length).map((r) => ({ name: `${name}: ${r.clusters} cluster(s), warnings and errors logged`, value: r.problems.length, unit: `(e.g. ${r.problems.slice(0, 2).join(' | ')})` })),

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { CloudflareDns, COMMENT_MAX, RecordNotOwnedError } from './dns.ts';
 import { FakeCloudflare } from '../fake/cloudflare.ts';
 import { CloudError } from '../errors.ts';
-import { RECORD_NOT_OWNED } from '../ports.ts';
+import { RECORD_NOT_OWNED, type Compute } from '../ports.ts';
 import { syncRecords } from '../../controllers/machines/cloud.ts';
-import type { Clouds } from '../../controllers/clouds.ts';
+import { cloudsFor } from '../../controllers/clouds.ts';
 import { cloudflareContract } from '../../../test/helpers/contracts.ts';
 
 const UID = '6f1c2a9e-3b7d-4c55-9a10-2f8e4d6b1c01'; // a Kubernetes UID: 36 characters
@@ -69,7 +69,9 @@ test('a Free zone gets records: no tags are sent, the owner is marked in the com
 test('syncRecords converges a Free zone (tags would be refused there with 9300), one listing when converged', async () => {
   const f = await fake();
   const d = dns(f);
-  const clouds = { dns: d } as unknown as Clouds;
+  // The zone's shared listing, as CloudFactory makes it, on a clock the test moves past its period.
+  let clock = 0;
+  const clouds = cloudsFor({} as Compute, d, { now: () => clock });
   const zone = (await d.findZone('example.com')).data!;
   const wanted = [
     { name: 'api.demo.example.com', type: 'A' as const, content: '127.20.0.1', ttl: 60, comment: 'hardway ControlPlane default/demo endpoint' },
@@ -81,10 +83,15 @@ test('syncRecords converges a Free zone (tags would be refused there with 9300),
   assert.ok([...f.records.values()].every((r) => r.tags.length === 0 && r.comment.startsWith(`hardway owner=${UID} `)));
   const before = f.calls.length;
   assert.deepEqual(await syncRecords(clouds, zone.id, UID, wanted), { created: [], deleted: [], kept: [], unproxied: [] });
-  assert.equal(f.calls.length - before, 1, 'a converged zone costs one listing');
+  assert.equal(f.calls.length - before, 0, 'a converged zone costs nothing while its listing is younger than its period');
+  clock += 300_000;
+  assert.deepEqual(await syncRecords(clouds, zone.id, UID, wanted), { created: [], deleted: [], kept: [], unproxied: [] });
+  assert.equal(f.calls.length - before, 1, 'then one listing, for every owner in the zone');
+  assert.match(f.calls.at(-1)!.query, /comment\.startswith=hardway%20owner%3D(&|$)/);
   // Someone turned Cloudflare's proxy on for one (it would terminate TLS and break client certificates): turned off in place.
   const proxied = [...f.records.values()].find((r) => r.content === '127.20.0.2')!;
   proxied.proxied = true;
+  clock += 300_000;
   const repaired = await syncRecords(clouds, zone.id, UID, wanted);
   assert.deepEqual(repaired, { created: [], deleted: [], kept: [], unproxied: [{ name: 'api.demo.example.com', content: '127.20.0.2' }] });
   assert.equal(f.records.size, 2);

@@ -200,7 +200,7 @@ export class CloudflareDns implements Dns {
       const params: Json = { zone_id: zoneId, page, per_page: perPage };
       if (filter.name) params.name = { exact: filter.name };
       if (filter.type) params.type = filter.type;
-      if (filter.owner) params.comment = { startswith: `${OWNER_MARK}${filter.owner}` };
+      if (filter.owner || filter.anyOwner) params.comment = { startswith: `${OWNER_MARK}${filter.owner ?? ''}` };
       const r = await this.call('records.list', () => this.cf.dns.records.list(params as never));
       rateLimit = r.rateLimit;
       const batch = r.data.result as unknown as Json[];
@@ -208,7 +208,7 @@ export class CloudflareDns implements Dns {
       if (batch.length < perPage) break;
     }
     // Comment filters are case-insensitive (the SDK's RecordListParams.Comment docs): check exactly.
-    return { data: filter.owner ? out.filter((r) => r.owner === filter.owner) : out, rateLimit };
+    return { data: filter.owner ? out.filter((r) => r.owner === filter.owner) : filter.anyOwner ? out.filter((r) => r.owner) : out, rateLimit };
   }
 
   /** Never `tags` (refused on Free zones, see OWNER_MARK); `comment` omitted when empty (not nullable). */

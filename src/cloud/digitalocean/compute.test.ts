@@ -273,6 +273,37 @@ test('the fleet cache: one listing serves everyone until it expires or a write i
   assert.deepEqual(fresh.map((d) => d.name).sort(), ['b', 'd']);
 });
 
+test('the fleet listing’s period grows with its pages; an owner whose droplets boot is listed alone until they are active', async () => {
+  const f = await fake({ provisionDelayMs: 60_000 });
+  const c = compute(f);
+  const cache = new DropletCache(c, { fleetTag: 'hardway', now: () => clock });
+  // 450 droplets of other owners (3 pages), active.
+  for (let i = 0; i < 45; i++) await c.createDroplets(Array.from({ length: 10 }, (_, j) => spec(`x-${i}-${j}`, { tags: ['hardway', `hardway:owner:x${i}`] })));
+  clock += 60_000;
+  await cache.all();
+  assert.equal(cache.periodMs(), 30_000, '3 pages × 3.6 s is under the 30 s floor');
+  for (let i = 0; i < 155; i++) await c.createDroplets(Array.from({ length: 10 }, (_, j) => spec(`y-${i}-${j}`, { tags: ['hardway', `hardway:owner:y${i}`] })));
+  clock += 60_000;
+  await cache.all();
+  assert.equal(cache.periodMs(), 36_000, '2,000 droplets: 10 pages × 3.6 s');
+  // A new owner's droplet boots: that owner is listed by its tag on each lookup, the fleet is not.
+  const [made] = (await c.createDroplets([spec('z', { tags: ['hardway', 'hardway:owner:z'] })])).data;
+  cache.createdDroplets('hardway:owner:z', [made!]);
+  const lists = () => f.count('GET', '/v2/droplets');
+  const before = lists();
+  for (let i = 0; i < 3; i++) assert.equal((await cache.withTags('hardway:owner:z'))[0]!.status, 'new');
+  assert.equal(lists() - before, 3, 'one targeted listing per lookup while it boots');
+  assert.ok(f.calls.slice(-3).every((x) => x.query.includes('tag_name=hardway%3Aowner%3Az')));
+  clock += 40_000;
+  await cache.withTags('hardway:owner:z'); // the fleet listing is due (2,001 droplets: 11 pages × 3.6 s): one; z still boots
+  assert.equal(lists() - before, 3 + 11);
+  const afterFleet = lists();
+  clock += 20_000; // a minute after its create: active now
+  assert.equal((await cache.withTags('hardway:owner:z'))[0]!.status, 'active');
+  await cache.withTags('hardway:owner:z');
+  assert.equal(lists() - afterFleet, 1, 'active: served from the snapshot again');
+});
+
 test('the contract check catches a malformed request (so the checks above can fail)', async () => {
   const f = await fake();
   const res = await fetch(`${f.url}/v2/droplets?per_page=500`, { headers: { authorization: 'Bearer dop_v1_test-token-a' } });

@@ -89,7 +89,7 @@ export class DropletCache {
     const pick = (list: Droplet[]) => {
       const mine = this.withCreated(list).filter((d) => has(d, owner));
       // Still booting: the owner's next lookup lists it alone (one call), not the whole fleet's age.
-      if (mine.some((d) => d.status !== 'active') && !this.dirty.has(owner)) this.dirty.set(owner, this.generation);
+      if (mine.some((d) => d.status === 'new') && !this.dirty.has(owner)) this.dirty.set(owner, this.generation);
       return mine.filter((d) => more.every((t) => has(d, t.toLowerCase())));
     };
     if (!this.fresh()) return pick(await this.all());

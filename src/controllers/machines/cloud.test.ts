@@ -5,12 +5,10 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeDigitalOcean } from '../../cloud/fake/digitalocean.ts';
 import { DigitalOceanCompute } from '../../cloud/digitalocean/compute.ts';
-import { DropletCache } from '../../cloud/digitalocean/droplet-cache.ts';
-import { ListingCache } from '../../cloud/digitalocean/listing-cache.ts';
 import type { Dns, DropletSpec, FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag } from '../../cloud/tags.ts';
 import { digitalOceanContract } from '../../../test/helpers/contracts.ts';
-import type { Clouds } from '../clouds.ts';
+import { cloudsFor, type Clouds } from '../clouds.ts';
 import { ensureFirewall, ensureFirewallReported, checkFirewallSpec, createMachineOnce, ownedMachines, cleanupOwner, MachineRefused } from './cloud.ts';
 
 const fakes: FakeDigitalOcean[] = [];
@@ -28,11 +26,7 @@ async function clouds(opts: Partial<ConstructorParameters<typeof FakeDigitalOcea
   const compute = new DigitalOceanCompute({ token: 'dop_v1_cloud-steps', baseUrl: f.url, retryDelaysMs: [1], now: () => clock });
   // No DNS here: a Dns that fails loudly if a step reaches for it.
   const dns = new Proxy({}, { get: () => () => Promise.reject(new Error('no DNS in these tests')) }) as Dns;
-  const listing = { ttlMs: 300_000, now: () => clock };
-  return {
-    f,
-    c: { compute, dns, droplets: new DropletCache(compute, { fleetTag: FLEET_TAG, now: () => clock }), firewalls: new ListingCache(() => compute.listFirewalls(), listing), loadBalancers: new ListingCache(() => compute.listLoadBalancers(), listing) },
-  };
+  return { f, c: cloudsFor(compute, dns, { now: () => clock }) };
 }
 
 const UID = '5f0c7a52-3c1e-4d8e-9a57-7d2c1d0e4b11';

@@ -27,7 +27,17 @@ export interface RecordChange {
  * holds are left alone even when not wanted (a name whose right content is unknown this time).
  */
 export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, wanted: Omit<DnsRecordSpec, 'owner'>[], keep: (r: { name: string }) => boolean = () => false): Promise<RecordChange> {
-  const existing = (await clouds.dns.listRecords(zoneId, { owner: uid })).data;
+  // Every owner's records in the zone as listed for all objects on this token (at most listingCacheTtlMs
+  // old); what is written here is applied to that copy, and a write without an answer drops it.
+  const cache = clouds.records(zoneId);
+  const existing = (await cache.all()).filter((r) => r.owner === uid);
+  const written = async <T>(write: Promise<{ data: T }>): Promise<T> =>
+    (
+      await write.catch((e: unknown) => {
+        cache.invalidate();
+        throw e;
+      })
+    ).data;
   const key = (r: { name: string; type: string; content: string }) => `${r.name} ${r.type} ${r.content}`;
   const have = new Set(existing.map(key));
   const want = new Set(wanted.map(key));
@@ -35,14 +45,14 @@ export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, w
   for (const r of wanted) {
     if (have.has(key(r))) continue;
     const spec = { ...r, owner: uid };
-    await clouds.dns.createRecord(zoneId, spec);
+    cache.put(await written(clouds.dns.createRecord(zoneId, spec)));
     change.created.push(spec);
   }
   // Cloudflare's proxy terminates TLS itself: a proxied record breaks every client certificate (FACTS.md §3.4).
   for (const r of existing) {
     const w = wanted.find((x) => key(x) === key(r));
     if (!w || !r.proxied) continue;
-    await clouds.dns.updateRecord(zoneId, r.id, { ...w, owner: uid });
+    cache.put(await written(clouds.dns.updateRecord(zoneId, r.id, { ...w, owner: uid })));
     change.unproxied.push({ name: r.name, content: r.content });
   }
   for (const r of existing) {
@@ -51,7 +61,8 @@ export async function syncRecords(clouds: Clouds, zoneId: string, uid: string, w
       change.kept.push({ name: r.name, content: r.content });
       continue;
     }
-    await clouds.dns.deleteRecord(zoneId, r.id);
+    await written(clouds.dns.deleteRecord(zoneId, r.id));
+    cache.remove(r.id);
     change.deleted.push({ name: r.name, content: r.content });
   }
   return change;
@@ -230,7 +241,7 @@ export async function deleteMachine(clouds: Clouds, uid: string, dropletId: numb
  */
 export async function cleanupOwner(clouds: Clouds, uid: string, o: { zone?: string; loadBalancerTag?: string }): Promise<number> {
   const zone = o.zone ? (await clouds.dns.findZone(o.zone)).data : undefined;
-  if (zone) for (const r of (await clouds.dns.listRecords(zone.id, { owner: uid })).data) await clouds.dns.deleteRecord(zone.id, r.id);
+  if (zone) for (const r of (await clouds.dns.listRecords(zone.id, { owner: uid })).data) await clouds.dns.deleteRecord(zone.id, r.id).finally(() => clouds.records(zone.id).remove(r.id));
   // Deleting acts on a fresh listing, never on the shared copy.
   const firewall = ownedFirewall(await clouds.firewalls.all(0), uid);
   if (firewall) await clouds.compute.deleteFirewall(firewall.id).finally(() => clouds.firewalls.remove(firewall.id));
