@@ -9,7 +9,7 @@ import type { Dns, DropletSpec, FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag } from '../../cloud/tags.ts';
 import { digitalOceanContract } from '../../../test/helpers/contracts.ts';
 import { cloudsFor, type Clouds } from '../clouds.ts';
-import { ensureFirewall, ensureFirewallReported, checkFirewallSpec, createMachineOnce, ownedMachines, cleanupOwner, MachineRefused } from './cloud.ts';
+import { ensureFirewall, ensureFirewallReported, checkFirewallSpec, createMachineOnce, ownedMachines, cleanupOwner, deleteMachine, MachineRefused } from './cloud.ts';
 
 const fakes: FakeDigitalOcean[] = [];
 let clock = 1_800_000_000_000;
@@ -126,4 +126,22 @@ test('a droplet one listing leaves out is asked for by id and kept; duplicates o
   // create even GET by id may 404, OpenRouterLabs/spawn#2695.)
   clock += 300_001;
   assert.deepEqual((await ownedMachines(c, UID, [a.id, b.id], async () => undefined)).map((x) => x.id), [a.id], 'gone once DigitalOcean says 404');
+});
+
+test('drift of droplets: one deleted outside hardway, one whose owner tag was taken off; not one this process deleted', async () => {
+  const { f, c } = await clouds();
+  const [a, b, d] = [(await createMachineOnce(c, UID, droplet('m1'))).droplet, (await createMachineOnce(c, UID, droplet('m2'))).droplet, (await createMachineOnce(c, UID, droplet('m3'))).droplet];
+  clock += 300_001;
+  f.droplets.delete(a.id); // the DigitalOcean console
+  f.droplets.get(b.id)!.tags = f.droplets.get(b.id)!.tags.filter((t) => t !== ownerTag(UID));
+  await deleteMachine(c, UID, d.id); // the operator's own
+  clock += 300_001;
+  const lost: [number, string][] = [];
+  const kept = await ownedMachines(c, UID, [a.id, b.id, d.id], async () => undefined, async (id, how) => void lost.push([id, how]));
+  assert.deepEqual(kept, []);
+  assert.deepEqual(lost, [
+    [a.id, 'deleted'],
+    [b.id, 'untagged'],
+  ]);
+  assert.ok(f.droplets.has(b.id), 'what no longer carries the owner tag is not deleted');
 });

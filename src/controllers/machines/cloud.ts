@@ -171,13 +171,19 @@ export async function createMachineOnce(clouds: Clouds, uid: string, spec: Dropl
  * lagged), all but the oldest are deleted: each was listed, so each exists, and the oldest is the one the
  * rest of the cluster has known longest.
  */
-export async function ownedMachines(clouds: Clouds, uid: string, known: (number | undefined)[], removed: (duplicate: Droplet, kept: Droplet) => Promise<unknown>, lost: (id: number) => Promise<unknown> = async () => undefined): Promise<Droplet[]> {
+export async function ownedMachines(
+  clouds: Clouds,
+  uid: string,
+  known: (number | undefined)[],
+  removed: (duplicate: Droplet, kept: Droplet) => Promise<unknown>,
+  lost: (id: number, how: 'deleted' | 'untagged') => Promise<unknown> = async () => undefined,
+): Promise<Droplet[]> {
   const all = [...(await clouds.droplets.withTags(ownerTag(uid)))];
   for (const id of known) {
     if (id === undefined || all.some((d) => d.id === id)) continue;
     const d = (await clouds.compute.getDroplet(id)).data;
     if (d && d.tags.some((t) => t.toLowerCase() === ownerTag(uid))) all.push(d);
-    else if (!clouds.droplets.deletedHere(id)) await lost(id);
+    else if (!clouds.droplets.deletedHere(id)) await lost(id, d ? 'untagged' : 'deleted');
   }
   const byMachine = new Map<string, Droplet[]>();
   for (const d of all) {
@@ -208,7 +214,13 @@ export function ownedMachinesReported(events: Recorder, o: KObject, clouds: Clou
     o.metadata.uid!,
     known.map((x) => x.dropletID),
     (x, kept) => events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`),
-    (id) => events.record(o, 'Warning', 'Drifted', `droplet ${id} (${known.find((x) => x.dropletID === id)?.name ?? 'unnamed'}) was deleted outside hardway`),
+    (id, how) => {
+      const name = known.find((x) => x.dropletID === id)?.name ?? 'unnamed';
+      return how === 'deleted'
+        ? events.record(o, 'Warning', 'Drifted', `droplet ${id} (${name}) was deleted outside hardway`)
+        : // Still there, but no longer carrying its owner tag: the operator no longer counts it, and does not delete what it cannot prove is its own.
+          events.record(o, 'Warning', 'Drifted', `droplet ${id} (${name}) lost its tag ${ownerTag(o.metadata.uid!)} outside hardway: it is no longer managed; tag it again or delete it`);
+    },
   );
 }
 
