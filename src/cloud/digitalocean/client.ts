@@ -85,7 +85,8 @@ export class DigitalOceanClient {
       throw new CloudError('digitalocean', operation, 0, undefined, e instanceof Error ? e.message : String(e));
     }
     const rateLimit = this.parseRateLimit(res.headers);
-    // A 429's own figures are left to its retry-after (a burst refusal may say 0 left for the whole hour).
+    // A 429's own figures are left to its retry-after: on a burst refusal ratelimit-remaining can read 0
+    // though the hour is not used up (FACTS §2.2).
     if (res.status !== 429) this.o.budget?.observe(rateLimit.remaining, rateLimit.limit, rateLimit.resetAt);
     this.o.observe?.(operation, res.status, rateLimit);
     const text = await res.text();
