@@ -21,6 +21,18 @@ test('a CA is self-signed, marked CA, valid ten years; ensureCA never replaces a
   assert.equal(ensureCA(undefined, 'kubernetes-ca', ctx).created, true);
 });
 
+test('serial numbers are positive, 16 octets, and readable by OpenSSL whatever the random bytes (00 00… was illegal padding)', () => {
+  for (const hex of ['00000000000000000000000000000000', '0000ff00000000000000000000000000', '00112233445566778899aabbccddeeff', 'ff'.repeat(16), '80'.repeat(16), '7f'.repeat(16)]) {
+    const bundle = createCA('t', { ...ctx, randomHex: () => hex });
+    const leaf = issueLeaf(bundle, { commonName: 'x', usages: ['client'] }, { ...ctx, randomHex: () => hex });
+    for (const pem of [bundle.cert, leaf.cert]) {
+      const serial = new X509Certificate(pem).serialNumber;
+      assert.equal(serial.length, 32, `${hex}: ${serial}`);
+      assert.match(serial, /^[4-7]/, `${hex}: first octet 0x40–0x7f`);
+    }
+  }
+});
+
 test('leaves carry the subjects, names and usages of their profile, and chain to the CA', () => {
   const cp = controlPlaneLeafSpecs({ endpointHost: 'api.demo.example.com', nodes: [{ name: 'demo-cp-abcde', address: 'demo-cp-abcde.example.com' }], kubernetesServiceIP: '10.32.0.1', clusterDomain: 'cluster.local' });
   const table: [string, LeafSpec, string, RegExp][] = [

@@ -35,9 +35,12 @@ export const LEAF_VALIDITY_DAYS = 365;
 const DAY = 86_400_000;
 
 function serial(ctx: PkiContext): string {
-  // 16 random bytes with the top bit cleared: a positive INTEGER, as RFC 5280 wants.
+  // 16 random bytes, the first in 0x40–0x7f: a positive INTEGER (RFC 5280 §4.1.2.2) whose first octet is
+  // never zero. With only the top bit cleared, a serial starting 00 00 was encoded with a leading zero
+  // octet, which OpenSSL refuses ("asn1 encoding routines::illegal padding"): 1 certificate in 32,768 was
+  // unreadable, and a CA among them would have stopped its cluster for good (a CA is never regenerated).
   const hex = ctx.randomHex(16);
-  return (parseInt(hex.slice(0, 2), 16) & 0x7f).toString(16).padStart(2, '0') + hex.slice(2);
+  return ((parseInt(hex.slice(0, 2), 16) & 0x3f) | 0x40).toString(16) + hex.slice(2);
 }
 
 /** Certificates are valid from a minute before now: clocks of nodes that just booted drift. */
