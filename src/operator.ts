@@ -64,7 +64,8 @@ export interface OperatorDeps {
  * its own leader; the replicas started without --shard serve every object without the label. A cluster's
  * EtcdCluster, ControlPlane and WorkerPools carry the same label (a reference is looked up in the shard's
  * own caches). Moving an object is relabelling it: the API server tells the old shard's watch it is gone
- * and the new one's that it is there.
+ * and the new one's that it is there (a watch with a label selector sees an object leave or enter it as
+ * DELETED or ADDED; checked against the real kube-apiserver by test/integration/operator.test.ts).
  */
 export const SHARD_LABEL = 'hardway.dev/shard';
 export const shardSelector = (shard: string): string => (shard ? `${SHARD_LABEL}=${shard}` : `!${SHARD_LABEL}`);
