@@ -94,15 +94,21 @@ test('kubectl apply the sample cluster → etcd, control plane and pool Ready; t
     // asked for its client certificate with a bootstrap token (approved by the controller manager), then
     // for its serving certificate (approved by the operator); the tokens are gone once the Nodes are there.
     type Csr = { metadata: { name: string }; spec: { username: string; signerName: string; request: string }; status: { conditions?: { type: string; reason: string }[]; certificate?: string } };
-    const csrs = JSON.parse(await env.kubectl('--kubeconfig', file, 'get', 'csr', '-o', 'json')).items as Csr[];
     const workerNames = nodes.map((n) => n.name).filter((n) => n.startsWith('demo-general-'));
+    const issued = (w: string) => (c: Csr) => !!c.status.certificate && new X509Certificate(Buffer.from(c.status.certificate, 'base64')).subject.includes(`CN=system:node:${w}`);
+    // A kubelet asks for its serving certificate once it has registered; the operator approves it on the
+    // pool's next pass (a Ready pool does not wait for that), so the list is read until each has one.
+    let csrs: Csr[] = [];
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      csrs = JSON.parse(await env.kubectl('--kubeconfig', file, 'get', 'csr', '-o', 'json')).items as Csr[];
+      if (workerNames.every((w) => csrs.some((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving' && issued(w)(c)))) break;
+    }
     for (const w of workerNames) {
-      const issued = (c: Csr) => !!c.status.certificate && new X509Certificate(Buffer.from(c.status.certificate, 'base64')).subject.includes(`CN=system:node:${w}`);
-      const client = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && issued(c));
+      const client = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && issued(w)(c));
       assert.ok(client, `${w}: a client certificate issued through a CSR`);
       assert.match(client.spec.username, /^system:bootstrap:[a-z0-9]{6}$/, 'asked for with a bootstrap token');
       assert.equal(client.status.conditions?.find((c) => c.type === 'Approved')?.reason, 'AutoApproved', "approved by the controller manager's approver");
-      const serving = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving' && c.spec.username === `system:node:${w}` && issued(c));
+      const serving = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving' && c.spec.username === `system:node:${w}` && issued(w)(c));
       assert.equal(serving?.status.conditions?.find((c) => c.type === 'Approved')?.reason, 'HardwayApproved', `${w}: serving certificate approved by the operator`);
     }
     assert.equal((await env.kubectl('--kubeconfig', file, 'get', 'secrets', '-n', 'kube-system', '--field-selector', 'type=bootstrap.kubernetes.io/token', '-o', 'name')).trim(), '', 'no bootstrap token left');
