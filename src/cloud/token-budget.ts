@@ -75,6 +75,8 @@ export class TokenBudget {
   /** What the provider said is left of its main window (a response's rate-limit headers). */
   observe(remaining: number | undefined, limit: number | undefined, resetAt: Date | undefined): void {
     if (remaining === undefined || !Number.isFinite(remaining)) return;
+    // Both providers send the reset with the count (DigitalOcean ratelimit-reset, Cloudflare's t=; FACTS §2.2,
+    // §3.2); without one the figure is trusted for a minute only, not assumed to last a window.
     this.server = { remaining, limit: limit ?? remaining, resetAt: resetAt?.getTime() ?? this.now() + 60_000, sentSince: 0 };
   }
 
