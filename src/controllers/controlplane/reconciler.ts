@@ -375,6 +375,8 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
     const versionWaits = !etcdSettled && machines.some((x) => !x.removing && x.version !== o.spec.version);
     // Nodes that never became healthy: replaced with backoff, and after three in a row no more.
     const { failures, retry } = await trackJoins(d, m, o, { views, now: nowMs, timing: t, what: 'control-plane node', log, message: (name) => (m.handOverErrors?.get(name) && `its keys were never handed over: ${m.handOverErrors.get(name)}`) ?? probes.get(name)?.apiserverReady.message ?? (running.some((x) => x.machine === name) ? 'its API server never answered' : 'its droplet never became active') });
+    // Errors of nodes that are gone are forgotten once the join tracking above has read them.
+    for (const name of m.handOverErrors?.keys() ?? []) if (!machines.some((x) => x.machine === name)) m.handOverErrors!.delete(name);
     const decision: RolloutDecision = etcdReady
       ? holdForFailures(planRollout({ replicas: o.spec.replicas, machines: views, maxSurge: 1, maxUnavailable: 0, now: nowMs, unhealthyAfterMs: t.unhealthyAfterMs, oneAtATime: true }), retry)
       : { create: 0, remove: [], waiting: etcdDep.message };
@@ -564,13 +566,13 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
    * there, which is safe). Only with the encryption configuration it was made for: a node made for
    * another is outdated and replaced, never given keys it was not made with.
    */
-  async function handOver(o: Obj, clouds: Clouds, pki: SharedPki, encryption: EncryptionState | undefined, x: Machine, log: Logger): Promise<boolean> {
+  async function handOver(o: Obj, clouds: Clouds, pki: SharedPki, encryption: EncryptionState | undefined, x: Machine, log: Logger): Promise<void> {
     const m = mem(o.metadata.uid!);
     const keys = encryption && encryptionKeys(encryption);
-    if (keys && nodeEncryptionId(x.tags) !== encryptionConfigId(keys)) return false;
+    if (keys && nodeEncryptionId(x.tags) !== encryptionConfigId(keys)) return;
     const node = await renderNode(o, pki, keys, x.machine, []);
     const address = probeAddress(x);
-    if (!node || !address) return false;
+    if (!node || !address) return;
     const files = node.rendered.handOver.map((f) => ({ path: f.path, content: f.content, permissions: f.permissions }));
     try {
       await d.handOver.push({ address, hostKey: node.hostKey.publicKey, port: d.handOverPort }, pki.handOverKey.privateKey, files, HANDOVER_MARKER);
@@ -583,13 +585,12 @@ export function controlPlaneController(d: ControlPlaneDeps): { reconcile: Reconc
         else log.warn({ machine: x.machine, err: e.message }, 'keys not handed over');
         if (e.kind !== 'unreachable') await d.events.record(o, 'Warning', e.kind === 'host-key' ? 'HostKeyMismatch' : 'HandOverFailed', `${x.machine}: ${e.message}`);
       }
-      return false;
+      return;
     }
     await clouds.compute.tagDroplets(HANDED_OVER_TAG, [x.id], true).finally(() => clouds.droplets.invalidate(ownerTag(o.metadata.uid!)));
     m.handOverErrors?.delete(x.machine);
     log.info({ machine: x.machine, files: files.length, hostKey: sshFingerprint(node.hostKey.publicKey) }, 'keys handed over');
     await d.events.record(o, 'Normal', 'KeysHandedOver', `${x.machine}: ${files.length} files over SFTP (host key ${sshFingerprint(node.hostKey.publicKey)})`);
-    return true;
   }
 
   async function createNode(o: Obj, clouds: Clouds, pki: SharedPki, encryption: EncryptionState | undefined, name: string, etcd: EtcdCluster & Observed, etcdEndpoints: string[], viaClusterEndpoint: boolean, log: Logger) {
