@@ -9,7 +9,7 @@ import type { Dns, DropletSpec, FirewallSpec } from '../../cloud/ports.ts';
 import { FLEET_TAG, ownerTag, machineTag } from '../../cloud/tags.ts';
 import { digitalOceanContract } from '../../../test/helpers/contracts.ts';
 import { cloudsFor, type Clouds } from '../clouds.ts';
-import { ensureFirewall, ensureFirewallReported, checkFirewallSpec, createMachineOnce, ownedMachines, cleanupOwner, deleteMachine, MachineRefused } from './cloud.ts';
+import { ensureFirewall, ensureFirewallReported, checkFirewallSpec, createMachineOnce, ownedMachines, ownedMachinesReported, cleanupOwner, deleteMachine, MachineRefused } from './cloud.ts';
 
 const fakes: FakeDigitalOcean[] = [];
 let clock = 1_800_000_000_000;
@@ -144,4 +144,23 @@ test('drift of droplets: one deleted outside hardway, one whose owner tag was ta
     [b.id, 'untagged'],
   ]);
   assert.ok(f.droplets.has(b.id), 'what no longer carries the owner tag is not deleted');
+});
+
+test('after a restart, a droplet status showed as Deleting is the operator\'s own deletion: not reported; one it showed Running is', async () => {
+  const { f, c } = await clouds();
+  const [a, b] = [(await createMachineOnce(c, UID, droplet('m1'))).droplet, (await createMachineOnce(c, UID, droplet('m2'))).droplet];
+  clock += 300_001;
+  f.droplets.delete(a.id); // deleted by the previous process, which stopped before it wrote status again
+  f.droplets.delete(b.id); // the DigitalOcean console
+  // A new process: its caches remember no deletion.
+  const fresh = cloudsFor(c.compute, c.dns, { now: () => clock });
+  const events: string[] = [];
+  const rec = { record: async (_o: unknown, type: string, reason: string, message: string) => void events.push(`${type} ${reason}: ${message}`) };
+  const o = { metadata: { name: 'demo', namespace: 'ns', uid: UID } };
+  const known = [
+    { name: 'm1', dropletID: a.id, phase: 'Deleting' },
+    { name: 'm2', dropletID: b.id, phase: 'Running' },
+  ];
+  assert.deepEqual(await ownedMachinesReported(rec, o, fresh, known), []);
+  assert.deepEqual(events, [`Warning Drifted: droplet ${b.id} (m2) was deleted outside hardway`]);
 });

@@ -208,14 +208,18 @@ export async function ownedMachines(
  * did not delete, was deleted outside hardway: a Warning `Drifted` (the machine is then made again, or
  * the member replaced, by the controller's own rules).
  */
-export function ownedMachinesReported(events: Recorder, o: KObject, clouds: Clouds, known: { name?: string; dropletID?: number }[] = []): Promise<Droplet[]> {
+export function ownedMachinesReported(events: Recorder, o: KObject, clouds: Clouds, known: { name?: string; dropletID?: number; phase?: string }[] = []): Promise<Droplet[]> {
   return ownedMachines(
     clouds,
     o.metadata.uid!,
     known.map((x) => x.dropletID),
     (x, kept) => events.record(o, 'Warning', 'DuplicateMachineDeleted', `droplet ${x.id} (${x.name}) duplicated droplet ${kept.id}; the oldest is kept`),
     (id, how) => {
-      const name = known.find((x) => x.dropletID === id)?.name ?? 'unnamed';
+      const was = known.find((x) => x.dropletID === id);
+      const name = was?.name ?? 'unnamed';
+      // Status last showed it being deleted: this operator's own deletion, made before a restart that lost
+      // deletedHere's memory.
+      if (how === 'deleted' && was?.phase === 'Deleting') return Promise.resolve();
       return how === 'deleted'
         ? events.record(o, 'Warning', 'Drifted', `droplet ${id} (${name}) was deleted outside hardway`)
         : // Still there, but no longer carrying its owner tag: the operator no longer counts it, and does not delete what it cannot prove is its own.
