@@ -88,7 +88,9 @@ export class DropletCache {
     const has = (d: Droplet, t: string) => d.tags.some((x) => x.toLowerCase() === t);
     const pick = (list: Droplet[]) => {
       const mine = this.withCreated(list).filter((d) => has(d, owner));
-      // Still booting: the owner's next lookup lists it alone (one call), not the whole fleet's age.
+      // Still booting: the owner's next lookup lists it alone (one call), not the whole fleet's age. Only
+      // "new" boots; "off" and "archive" (the other non-active values: droplet.status in
+      // ../shared/contracts/digitalocean/digitalocean-v2.operator.json) stay so, and are seen by the fleet listing.
       if (mine.some((d) => d.status === 'new') && !this.dirty.has(owner)) this.dirty.set(owner, this.generation);
       return mine.filter((d) => more.every((t) => has(d, t.toLowerCase())));
     };

@@ -158,8 +158,8 @@ test('after a restart, a droplet status showed as Deleting is the operator\'s ow
   const rec = { record: async (_o: unknown, type: string, reason: string, message: string) => void events.push(`${type} ${reason}: ${message}`) };
   const o = { metadata: { name: 'demo', namespace: 'ns', uid: UID } };
   const known = [
-    { name: 'm1', dropletID: a.id, phase: 'Deleting' },
-    { name: 'm2', dropletID: b.id, phase: 'Running' },
+    { name: 'm1', dropletID: a.id, phase: 'Deleting' as const },
+    { name: 'm2', dropletID: b.id, phase: 'Running' as const },
   ];
   assert.deepEqual(await ownedMachinesReported(rec, o, fresh, known), []);
   assert.deepEqual(events, [`Warning Drifted: droplet ${b.id} (m2) was deleted outside hardway`]);

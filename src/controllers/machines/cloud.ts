@@ -9,6 +9,7 @@ import { CloudError } from '../../cloud/errors.ts';
 import { firewallOverLimits, USER_DATA_MAX_BYTES } from '../../cloud/limits.ts';
 import type { KubeClient, KObject } from '../../kube/port.ts';
 import { Secrets } from '../../kube/resources.ts';
+import type { MachineStatus } from '../../api/v1alpha1/shared.ts';
 
 export interface RecordChange {
   created: DnsRecordSpec[];
@@ -208,7 +209,7 @@ export async function ownedMachines(
  * did not delete, was deleted outside hardway: a Warning `Drifted` (the machine is then made again, or
  * the member replaced, by the controller's own rules).
  */
-export function ownedMachinesReported(events: Recorder, o: KObject, clouds: Clouds, known: { name?: string; dropletID?: number; phase?: string }[] = []): Promise<Droplet[]> {
+export function ownedMachinesReported(events: Recorder, o: KObject, clouds: Clouds, known: { name?: string; dropletID?: number; phase?: MachineStatus['phase'] }[] = []): Promise<Droplet[]> {
   return ownedMachines(
     clouds,
     o.metadata.uid!,
@@ -217,13 +218,12 @@ export function ownedMachinesReported(events: Recorder, o: KObject, clouds: Clou
     (id, how) => {
       const was = known.find((x) => x.dropletID === id);
       const name = was?.name ?? 'unnamed';
+      // Still there, but no longer carrying its owner tag: the operator no longer counts it, and does not delete what it cannot prove is its own.
+      if (how === 'untagged') return events.record(o, 'Warning', 'Drifted', `droplet ${id} (${name}) lost its tag ${ownerTag(o.metadata.uid!)} outside hardway: it is no longer managed; tag it again or delete it`);
       // Status last showed it being deleted: this operator's own deletion, made before a restart that lost
       // deletedHere's memory.
-      if (how === 'deleted' && was?.phase === 'Deleting') return Promise.resolve();
-      return how === 'deleted'
-        ? events.record(o, 'Warning', 'Drifted', `droplet ${id} (${name}) was deleted outside hardway`)
-        : // Still there, but no longer carrying its owner tag: the operator no longer counts it, and does not delete what it cannot prove is its own.
-          events.record(o, 'Warning', 'Drifted', `droplet ${id} (${name}) lost its tag ${ownerTag(o.metadata.uid!)} outside hardway: it is no longer managed; tag it again or delete it`);
+      if (was?.phase === 'Deleting') return Promise.resolve();
+      return events.record(o, 'Warning', 'Drifted', `droplet ${id} (${name}) was deleted outside hardway`);
     },
   );
 }
